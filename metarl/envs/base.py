@@ -1,0 +1,171 @@
+"""The batched task environment: every task x episode stepped at once as arrays.
+
+``BatchedTaskEnv`` is a Gymnasium 1.x ``VectorEnv``: ``step`` takes ``[num_envs, *action_shape]``
+and returns ``(obs, reward, terminated, truncated, info)`` with terminated (the MDP ended) kept apart
+from truncated (the time limit hit). Sub-environment ``i`` runs task ``i // episodes_per_task`` of
+the batch given to ``set_tasks``. Subclasses implement three array hooks and never loop over
+sub-environments:
+
+- ``_reset_envs(idx)``: draw the initial state of the sub-environments ``idx`` with ``self._rng``;
+- ``_observe()``: ``[num_envs, *obs_shape]`` observation of every sub-environment;
+- ``_transition(actions)``: advance all sub-environments, return ``(reward, terminated)``.
+
+Task parameters broadcast to sub-environments are in ``self.params`` (``[num_envs, ...]`` per field).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from metarl.tasks import TaskBatch, TaskDistribution, check_count
+
+
+class BatchedTaskEnv(VectorEnv):
+    """Base class of all task families. See the module docstring for the subclass contract."""
+
+    family: ClassVar[str]
+    distribution_type: ClassVar[type[TaskDistribution]]
+    default_max_episode_steps: ClassVar[int]
+
+    def __init__(
+        self,
+        *,
+        tasks: TaskBatch | None = None,
+        episodes_per_task: int = 1,
+        max_episode_steps: int | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        seed: int | None = None,
+    ) -> None:
+        self.single_observation_space, self.single_action_space = self._spaces()
+        self.max_episode_steps = check_count(
+            "max_episode_steps", max_episode_steps or self.default_max_episode_steps
+        )
+        self.autoreset_mode = AutoresetMode(autoreset_mode)
+        self.metadata = {"autoreset_mode": self.autoreset_mode}
+        self._rng = np.random.default_rng(seed)
+        self.set_tasks(tasks if tasks is not None else self.distribution_type().default(), episodes_per_task)
+
+    # ----------------------------------------------------------------- subclass hooks
+    @abstractmethod
+    def _spaces(self) -> tuple[gym.Space, gym.Space]:
+        """Single-environment observation and action spaces."""
+
+    def _check_tasks(self, tasks: TaskBatch) -> None:
+        """Raise ValueError if ``tasks`` do not fit this environment (e.g. wrong number of arms)."""
+
+    @abstractmethod
+    def _reset_envs(self, idx: np.ndarray) -> None:
+        """Initial state for the sub-environments with indices ``idx`` (int array)."""
+
+    @abstractmethod
+    def _observe(self) -> np.ndarray:
+        """``[num_envs, *obs_shape]`` observations of all sub-environments."""
+
+    @abstractmethod
+    def _transition(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Advance every sub-environment; ``(reward [num_envs] float64, terminated [num_envs] bool)``."""
+
+    # ----------------------------------------------------------------- public API
+    def set_tasks(self, tasks: TaskBatch, episodes_per_task: int = 1) -> None:
+        """Assign ``tasks`` (a batch of T) so that sub-environment i runs task ``i // episodes_per_task``.
+
+        Changes ``num_envs`` to ``T * episodes_per_task``; call ``reset`` afterwards.
+        """
+        expected = self.distribution_type.task_type
+        if not isinstance(tasks, expected):
+            raise TypeError(f"{self.family} needs {expected.__name__}, got {type(tasks).__name__}")
+        self._check_tasks(tasks)
+        self.episodes_per_task = check_count("episodes_per_task", episodes_per_task)
+        self.tasks = tasks
+        self.num_envs = len(tasks) * self.episodes_per_task
+        self.task_index = np.arange(self.num_envs) // self.episodes_per_task
+        self.params = {k: v[self.task_index] for k, v in tasks.arrays().items()}
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
+        self._needs_reset = np.ones(self.num_envs, dtype=bool)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Reset all sub-environments, or those in ``options["reset_mask"]`` (a bool array)."""
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+            self.single_action_space.seed(seed)
+        mask = np.ones(self.num_envs, dtype=bool)
+        if options and "reset_mask" in options:
+            mask = np.asarray(options["reset_mask"], dtype=bool)
+            if mask.shape != (self.num_envs,):
+                raise ValueError(f"reset_mask must have shape ({self.num_envs},), got {mask.shape}")
+        self._reset_mask(mask)
+        return self._observe(), {}
+
+    def step(
+        self, actions: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        actions = self.validate_actions(actions)
+        if self._needs_reset.all() and self.autoreset_mode != AutoresetMode.NEXT_STEP:
+            raise RuntimeError(f"{self.family}: call reset() before step()")
+        restart = self._needs_reset.copy() if self.autoreset_mode == AutoresetMode.NEXT_STEP else None
+        reward, terminated = self._transition(actions)
+        self._elapsed += 1
+        truncated = (self._elapsed >= self.max_episode_steps) & ~terminated
+        info: dict[str, Any] = {}
+        if restart is not None and restart.any():
+            self._reset_mask(restart)
+            reward = np.where(restart, 0.0, reward)
+            terminated = terminated & ~restart
+            truncated = truncated & ~restart
+        done = terminated | truncated
+        obs = self._observe()
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():
+            info = {"final_obs": obs.copy(), "_final_obs": done.copy()}
+            self._reset_mask(done)
+            obs = self._observe()
+        else:
+            self._needs_reset = done
+        return obs, reward.astype(np.float64), terminated, truncated, info
+
+    def validate_actions(self, actions: Any) -> np.ndarray:
+        """Return ``actions`` as an array of the action space's dtype, or raise a clear error."""
+        space = self.single_action_space
+        try:
+            arr = np.asarray(actions)
+        except Exception as err:  # ragged lists and the like
+            raise ValueError(f"{self.family}: actions are not an array: {err}") from err
+        shape = (self.num_envs, *space.shape)
+        if arr.shape != shape:
+            raise ValueError(f"{self.family}: actions must have shape {shape}, got {arr.shape}")
+        if isinstance(space, gym.spaces.Discrete):
+            if arr.dtype.kind not in "iu":
+                raise TypeError(f"{self.family}: discrete actions must be integers, got dtype {arr.dtype}")
+            bad = (arr < space.start) | (arr >= space.start + space.n)
+            if bad.any():
+                raise ValueError(
+                    f"{self.family}: action {arr[bad][0]} outside [{space.start}, {space.start + space.n - 1}]"
+                )
+            return arr.astype(np.int64)
+        if arr.dtype.kind not in "fiu":
+            raise TypeError(f"{self.family}: continuous actions must be real numbers, got dtype {arr.dtype}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{self.family}: actions contain NaN or infinity")
+        return arr.astype(space.dtype, copy=False)
+
+    def _reset_mask(self, mask: np.ndarray) -> None:
+        idx = np.flatnonzero(mask)
+        if idx.size:
+            self._reset_envs(idx)
+            self._elapsed[idx] = 0
+            self._needs_reset[idx] = False
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(tasks={len(self.tasks)}, episodes_per_task={self.episodes_per_task},"
+            f" num_envs={self.num_envs})"
+        )

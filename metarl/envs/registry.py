@@ -1,0 +1,75 @@
+"""Task families by name: ``make_env("pendulum")``, ``make_distribution("bandit", arms=10)``.
+
+Each family is also a single-task Gymnasium environment (``gymnasium.make("metarl/Pendulum-v0")``),
+registered by ``metarl.envs.gym_registration`` on import of ``metarl``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import Any
+
+from metarl.envs.base import BatchedTaskEnv
+from metarl.tasks import TaskDistribution
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Family:
+    """Where a family lives and what it is; the module is imported only when the family is used."""
+
+    name: str
+    module: str
+    env_class: str
+    gym_id: str
+    summary: str
+    requires: str | None = None  # the optional extra it needs, e.g. "mujoco"
+
+    def env_type(self) -> type[BatchedTaskEnv]:
+        try:
+            module = importlib.import_module(self.module)
+        except ImportError as err:
+            extra = f"; install it with: pip install 'metarl[{self.requires}]'" if self.requires else ""
+            raise ImportError(f"env {self.name!r} needs {err.name}{extra}") from err
+        return getattr(module, self.env_class)
+
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in [
+        Family(
+            name="bandit", module="metarl.envs.bandit", env_class="BanditEnv",
+            gym_id="metarl/Bandit-v0", summary="k-armed Bernoulli bandit, p_i ~ U[0,1] (RL² paper)",
+        ),
+        Family(
+            name="tabular-mdp", module="metarl.envs.tabular_mdp", env_class="TabularMDPEnv",
+            gym_id="metarl/TabularMDP-v0",
+            summary="random MDP, 10 states x 5 actions, horizon 10 (RL² paper)",
+        ),
+        Family(
+            name="navigation2d", module="metarl.envs.navigation", env_class="Navigation2DEnv",
+            gym_id="metarl/Navigation2D-v0", summary="2D point to a goal ~ U[-0.5,0.5]^2 (MAML paper)",
+        ),
+        Family(
+            name="pendulum", module="metarl.envs.pendulum", env_class="PendulumEnv",
+            gym_id="metarl/Pendulum-v0", summary="Pendulum-v1 with varied mass, length, gravity",
+        ),
+    ]
+}
+
+
+def family(name: str) -> Family:
+    """The family called ``name``, or a ValueError listing the known ones."""
+    if name not in FAMILIES:
+        raise ValueError(f"unknown env {name!r}; known envs: {', '.join(sorted(FAMILIES))}")
+    return FAMILIES[name]
+
+
+def make_env(name: str, **kwargs: Any) -> BatchedTaskEnv:
+    """A batched task environment of family ``name``; kwargs go to its constructor."""
+    return family(name).env_type()(**kwargs)
+
+
+def make_distribution(name: str, **kwargs: Any) -> TaskDistribution:
+    """The task distribution of family ``name``; kwargs are its hyper-parameters (e.g. ``arms``)."""
+    return family(name).env_type().distribution_type(**kwargs)
