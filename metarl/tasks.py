@@ -32,6 +32,18 @@ class TaskBatch:
 
     int_fields: ClassVar[tuple[str, ...]] = ()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Placed in the subclass's own dict so that @dataclass keeps it instead of generating a
+        # field-tuple comparison, which is ambiguous for arrays.
+        super().__init_subclass__(**kwargs)
+        cls.__eq__ = TaskBatch.__eq__
+        cls.__hash__ = None
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(np.array_equal(a, b) for a, b in zip(self.arrays().values(), other.arrays().values(), strict=True))
+
     def __post_init__(self) -> None:
         sizes = set()
         for field in dataclasses.fields(self):

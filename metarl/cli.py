@@ -1,0 +1,201 @@
+"""``metarl``: train | evaluate | baselines | envs.
+
+Errors a user can cause (a bad flag value, an unknown env, a foreign checkpoint, an existing run
+directory) print one line naming the problem and exit with status 2; set ``METARL_DEBUG=1`` to see
+the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from metarl.config_cli import add_config_arguments, config_from_dict, config_to_dict, overrides_from_args
+from metarl.runs import CheckpointError, RunDirectory, load_checkpoint, seed_everything, write_json
+
+ALGORITHMS = {"maml": "metarl.algorithms.maml", "rl2": "metarl.algorithms.rl2"}
+
+
+def algorithm_module(name: str) -> ModuleType:
+    if name not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {name!r}; known: {', '.join(sorted(ALGORITHMS))}")
+    return importlib.import_module(ALGORITHMS[name])
+
+
+# ----------------------------------------------------------------------------- envs
+def cmd_envs(args: argparse.Namespace) -> int:
+    from metarl.envs.registry import FAMILIES
+
+    rows = []
+    for fam in FAMILIES.values():
+        try:
+            described = fam.env_type().distribution_type().describe()
+        except ImportError as err:
+            described = {"(unavailable)": str(err)}
+        rows.append({"env": fam.name, "gym_id": fam.gym_id, "summary": fam.summary, "task_parameters": described})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row['env']:<18} {row['gym_id']:<34} {row['summary']}")
+        for name, text in row["task_parameters"].items():
+            print(f"{'':<20}{name}: {text}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- train
+def cmd_train(args: argparse.Namespace) -> int:
+    from metarl.training import Trainer
+
+    module = algorithm_module(args.algorithm)
+    if args.resume:
+        run = RunDirectory(path=args.resume, resume=True)
+        if run.config.get("algorithm") != args.algorithm:
+            raise ValueError(f"{args.resume} is a {run.config.get('algorithm')!r} run, not {args.algorithm!r}")
+        config = config_from_dict(module.CONFIG, run.config["algorithm_config"])
+    else:
+        if not args.env or not args.out:
+            raise ValueError("train needs --env and --out (or --resume RUN)")
+        overrides = overrides_from_args(args, module.CONFIG)
+        overrides.pop("env", None)
+        config = module.make_config(args.env, **overrides)
+        run = RunDirectory(path=args.out, config={
+            "algorithm": args.algorithm, "env": config.env, "algorithm_config": config_to_dict(config),
+            "trainer": {"validate_every": args.validate_every, "checkpoint_every": args.checkpoint_every},
+        })
+    seed_everything(config.seed)
+    learner = module.build_learner(config)
+    trainer_cfg = run.config.get("trainer", {})
+    trainer = Trainer(
+        learner=learner, run=run, iterations=config.iterations, env=config.env,
+        validate_every=trainer_cfg.get("validate_every", args.validate_every),
+        checkpoint_every=trainer_cfg.get("checkpoint_every", args.checkpoint_every), quiet=args.quiet,
+    )
+    if args.resume:
+        start = trainer.resume()
+        if not args.quiet:
+            print(f"resuming {run.path} at iteration {start}", file=sys.stderr)
+    try:
+        metrics = trainer.run_loop()
+    finally:
+        run.close()
+    summary = {"run": str(run.path), "iterations": config.iterations, "best_validation_score": trainer.best_score,
+               "last_metrics": metrics}
+    run.write_json("summary.json", summary)
+    if not args.quiet:
+        print(f"run written to {run.path}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- evaluate
+def load_learner(run_path: str | Path, which: str = "best") -> tuple[ModuleType, Any, dict[str, Any]]:
+    """Rebuild the learner of a run from its best (or latest) checkpoint."""
+    run_path = Path(run_path)
+    config_file = run_path / "config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{run_path} is not a metarl run (no config.json)")
+    run_config = json.loads(config_file.read_text())
+    module = algorithm_module(run_config.get("algorithm", "?"))
+    config = config_from_dict(module.CONFIG, run_config["algorithm_config"])
+    ckpt_dir = run_path / "checkpoints"
+    if which == "best":
+        path = ckpt_dir / "best.pt"
+    else:
+        pointer = ckpt_dir / "latest.json"
+        if not pointer.is_file():
+            raise CheckpointError(f"{run_path} has no checkpoint yet")
+        path = ckpt_dir / json.loads(pointer.read_text())["file"]
+    data = load_checkpoint(path, expected_algorithm=run_config["algorithm"])
+    learner = module.build_learner(config)
+    learner.load_state_dict(data["learner"])
+    return module, learner, run_config
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    module, learner, run_config = load_learner(args.run, args.checkpoint)
+    seed_everything(args.seed)
+    kwargs = {"num_tasks": args.tasks, "seed": args.seed}
+    if args.steps is not None:
+        kwargs["steps"] = args.steps
+    result = module.evaluate(learner, **kwargs)
+    out = Path(args.run) / f"evaluation_seed{args.seed}"
+    write_json(out.with_suffix(".json"), result)
+    module.plot_evaluation(result, out.with_suffix(".png"))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(json.dumps(result, indent=2))
+        print(f"plot: {out.with_suffix('.png')}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="metarl", description="Meta-reinforcement learning: MAML and RL².")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("envs", help="list task families and their task parameters")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_envs)
+
+    p = sub.add_parser("train", help="meta-train an algorithm into a run directory")
+    algos = p.add_subparsers(dest="algorithm", required=True)
+    for name in ALGORITHMS:
+        ap = algos.add_parser(name, help=f"train {name}")
+        ap.add_argument("--env", help="task family (see `metarl envs`)")
+        ap.add_argument("--out", help="new run directory")
+        ap.add_argument("--resume", metavar="RUN", help="continue RUN from its latest checkpoint")
+        ap.add_argument("--quiet", action="store_true", help="no progress output")
+        ap.add_argument("--validate-every", type=int, default=10, help="iterations between validations")
+        ap.add_argument("--checkpoint-every", type=int, default=10, help="iterations between checkpoints")
+        try:
+            add_config_arguments(ap, algorithm_module(name).CONFIG, skip=("env",))
+        except ImportError:
+            pass
+        ap.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="adaptation on held-out test tasks")
+    p.add_argument("run", help="run directory")
+    p.add_argument("--tasks", type=int, default=40, help="number of held-out test tasks")
+    p.add_argument("--seed", type=int, default=0, help="seed of the evaluation (test tasks, sampling)")
+    p.add_argument("--steps", type=int, default=None, help="adaptation steps (MAML; default: the run's)")
+    p.add_argument("--checkpoint", choices=["best", "latest"], default="best")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_evaluate)
+
+    try:
+        from metarl.classic import command as baselines_command
+
+        p = sub.add_parser("baselines", help="classic bandit / MDP / navigation baselines")
+        baselines_command.add_arguments(p)
+        p.set_defaults(func=baselines_command.main)
+    except ImportError:
+        pass
+    return parser
+
+
+USER_ERRORS = (ValueError, TypeError, FileExistsError, FileNotFoundError, CheckpointError, ImportError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except USER_ERRORS as err:
+        if os.environ.get("METARL_DEBUG"):
+            raise
+        print(f"metarl: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("metarl: interrupted; the run keeps its last checkpoint", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

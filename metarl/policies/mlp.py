@@ -1,0 +1,120 @@
+"""Feed-forward policies that run with their own parameters or with parameters passed in.
+
+MAML adapts a copy of the parameters per task, so a policy must evaluate with *given* tensors, and
+must do so for all tasks in one call. ``forward(obs, params)`` accepts either the module's own
+parameter shapes (shared by every row of ``obs``) or the same names with an extra leading task
+dimension, ``weight: [tasks, out, in]``, in which case ``obs`` is ``[tasks, ..., obs_dim]`` and each
+task's rows use its own parameters through one batched matmul (``torch.baddbmm``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.distributions import Categorical, Distribution, Independent, Normal
+
+Params = Mapping[str, torch.Tensor]
+
+ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh}
+
+
+def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    if weight.dim() == 2:
+        return F.linear(x, weight, bias)
+    tasks, lead = weight.shape[0], x.shape[1:-1]
+    flat = x.reshape(tasks, -1, x.shape[-1])
+    out = torch.baddbmm(bias.unsqueeze(1), flat, weight.transpose(1, 2))
+    return out.reshape(tasks, *lead, weight.shape[1])
+
+
+class MLP(nn.Module):
+    """``in -> hidden... -> out`` with the chosen activation; ``forward`` takes optional params."""
+
+    def __init__(self, *, in_dim: int, out_dim: int, hidden_sizes: Sequence[int], activation: str = "relu") -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        sizes = [in_dim, *hidden_sizes, out_dim]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        self.activation = activation
+        for layer in self.layers:
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x: torch.Tensor, params: Params | None = None, prefix: str = "") -> torch.Tensor:
+        act = ACTIVATIONS[self.activation]
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            if params is None:
+                weight, bias = layer.weight, layer.bias
+            else:
+                weight, bias = params[f"{prefix}layers.{i}.weight"], params[f"{prefix}layers.{i}.bias"]
+            x = _linear(x, weight, bias)
+            if i < last:
+                x = act(x)
+        return x
+
+
+class GaussianMLPPolicy(nn.Module):
+    """Diagonal Gaussian with an MLP mean and a state-independent learned log-std (MAML paper).
+
+    ``distribution(obs [..., obs_dim])`` has batch shape ``obs.shape[:-1]`` and event ``[act_dim]``.
+    """
+
+    discrete = False
+
+    def __init__(
+        self,
+        *,
+        obs_dim: int,
+        act_dim: int,
+        hidden_sizes: Sequence[int] = (100, 100),
+        activation: str = "relu",
+        init_std: float = 1.0,
+        min_std: float = 1e-6,
+    ) -> None:
+        super().__init__()
+        if init_std <= 0 or min_std <= 0:
+            raise ValueError(f"init_std and min_std must be > 0, got {init_std}, {min_std}")
+        self.obs_dim, self.act_dim = obs_dim, act_dim
+        self.mean = MLP(in_dim=obs_dim, out_dim=act_dim, hidden_sizes=hidden_sizes, activation=activation)
+        self.log_std = nn.Parameter(torch.full((act_dim,), math.log(init_std)))
+        self.min_log_std = math.log(min_std)
+
+    def distribution(self, obs: torch.Tensor, params: Params | None = None) -> Distribution:
+        mean = self.mean(obs, params, prefix="mean.")
+        log_std = self.log_std if params is None else params["log_std"]
+        if log_std.dim() == 2:  # per-task: [tasks, act_dim] -> broadcast over the rows of each task
+            log_std = log_std.reshape(log_std.shape[0], *([1] * (mean.dim() - 2)), -1)
+        std = torch.exp(torch.clamp(log_std, min=self.min_log_std)).expand_as(mean)
+        return Independent(Normal(mean, std), 1)
+
+
+class CategoricalMLPPolicy(nn.Module):
+    """Softmax over ``n_actions`` from an MLP; actions are integer indices ``[...]``."""
+
+    discrete = True
+
+    def __init__(
+        self, *, obs_dim: int, n_actions: int, hidden_sizes: Sequence[int] = (100, 100), activation: str = "relu"
+    ) -> None:
+        super().__init__()
+        self.obs_dim, self.n_actions = obs_dim, n_actions
+        self.logits = MLP(in_dim=obs_dim, out_dim=n_actions, hidden_sizes=hidden_sizes, activation=activation)
+
+    def distribution(self, obs: torch.Tensor, params: Params | None = None) -> Distribution:
+        return Categorical(logits=self.logits(obs, params, prefix="logits."))
+
+
+def named_params(module: nn.Module) -> dict[str, torch.Tensor]:
+    """The module's parameters as a name -> tensor dict (the form ``distribution`` takes)."""
+    return dict(module.named_parameters())
+
+
+def expand_params(params: Params, tasks: int) -> dict[str, torch.Tensor]:
+    """Shared parameters repeated along a new leading task dimension (differentiable)."""
+    return {k: v.unsqueeze(0).expand(tasks, *v.shape) for k, v in params.items()}
