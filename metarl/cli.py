@@ -8,6 +8,7 @@ the traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -154,10 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
         ap.add_argument("--quiet", action="store_true", help="no progress output")
         ap.add_argument("--validate-every", type=int, default=10, help="iterations between validations")
         ap.add_argument("--checkpoint-every", type=int, default=10, help="iterations between checkpoints")
-        try:
+        with contextlib.suppress(ImportError):
             add_config_arguments(ap, algorithm_module(name).CONFIG, skip=("env",))
-        except ImportError:
-            pass
         ap.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="adaptation on held-out test tasks")

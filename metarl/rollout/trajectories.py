@@ -116,7 +116,7 @@ class TrialSequence:
 
     def episode_returns(self) -> torch.Tensor:
         """``[trials, episodes_per_trial]`` undiscounted return of each episode of each trial."""
-        out = torch.zeros(self.num_trials, self.episodes_per_trial, dtype=self.rewards.dtype, device=self.rewards.device)
+        out = self.rewards.new_zeros(self.num_trials, self.episodes_per_trial)
         index = self.episode_index.clamp(max=self.episodes_per_trial - 1)
         return out.scatter_add_(1, index, self.rewards * self.mask)
 

@@ -128,5 +128,5 @@ def test_policy_inputs_reproduce_what_the_sampler_fed():
     for k, (seen_obs, seen_reward, seen_done, _) in enumerate(policy.seen):
         live = trials.mask[:, k] > 0
         assert torch.equal(obs[live, k], seen_obs[live])
-        assert torch.equal(prev_reward[live, k], seen_reward[live] * trials.mask[live, k - 1] if k else seen_reward[live])
+        assert torch.equal(prev_reward[live, k], seen_reward[live])
         assert torch.equal(prev_done[live, k], seen_done[live])
