@@ -1,4 +1,4 @@
-"""``metarl``: train | evaluate | baselines | envs.
+"""``metarl``: train | evaluate | report | baselines | envs.
 
 Errors a user can cause (a bad flag value, an unknown env, a foreign checkpoint, an existing run
 directory) print one line naming the problem and exit with status 2; set ``METARL_DEBUG=1`` to see
@@ -136,6 +136,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- report
+def cmd_report(args: argparse.Namespace) -> int:
+    from metarl.report import write_report
+
+    path = write_report(args.runs, args.out)
+    print(path)
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="metarl", description="Meta-reinforcement learning: MAML and RL².")
@@ -167,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", choices=["best", "latest"], default="best")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("report", help="Markdown report with plots of one or more runs")
+    p.add_argument("runs", nargs="+", help="run directories (several: compared on one plot)")
+    p.add_argument("--out", default=None, help="report directory (default: the first run)")
+    p.set_defaults(func=cmd_report)
 
     try:
         from metarl.classic import command as baselines_command
