@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         ap.add_argument("--quiet", action="store_true", help="no progress output")
         ap.add_argument("--validate-every", type=int, default=10, help="iterations between validations")
         ap.add_argument("--checkpoint-every", type=int, default=10, help="iterations between checkpoints")
-        with contextlib.suppress(ImportError):
+        with contextlib.suppress(ImportError, AttributeError):  # an algorithm not installed
             add_config_arguments(ap, algorithm_module(name).CONFIG, skip=("env",))
         ap.set_defaults(func=cmd_train)
 

@@ -1,0 +1,11 @@
+"""Classic (non-meta-learned) baselines that adaptive agents are judged against.
+
+``evaluate_baselines(family, tasks=..., episodes=n, seed=...)`` plays one trial of n episodes
+per task with each baseline of the family and returns mean, standard error and the per-episode
+curve: bandits (random, greedy, epsilon-greedy, UCB1, Thompson, Gittins), tabular MDPs (random,
+greedy, PSRL) and 2D navigation (random, stay, straight-line oracle).
+"""
+
+from metarl.classic.evaluate import BaselineResult, TrialPolicy, evaluate_baselines, run_trials
+
+__all__ = ["BaselineResult", "TrialPolicy", "evaluate_baselines", "run_trials"]

@@ -1,0 +1,85 @@
+"""``metarl baselines {bandit,mdp,navigation}``: score the classic baselines on held-out tasks.
+
+Tasks are the test split of ``--seed`` (``TaskSplit(...).test_tasks``), so the numbers line up
+with an agent evaluated on the same seed. Prints a table, or with ``--json`` exactly one JSON
+object ``{"<baseline>": {"mean": ..., "stderr": ..., "constant": ..., "per_episode": [...]}}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from metarl.classic.evaluate import BaselineResult, baseline_family, evaluate_baselines
+from metarl.envs.bandit import BanditDistribution
+from metarl.envs.navigation import NavigationDistribution
+from metarl.envs.tabular_mdp import TabularMDPDistribution
+from metarl.tasks import TaskDistribution, TaskSplit
+
+FAMILIES = ("bandit", "mdp", "navigation")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("family", choices=FAMILIES, help="task family")
+    parser.add_argument("--arms", type=int, default=5, help="bandit arms k (bandit only; default 5)")
+    parser.add_argument(
+        "--episodes", type=int, default=10, help="episodes per trial n (a bandit episode is one pull)"
+    )
+    parser.add_argument("--tasks", type=int, default=1000, help="number of test tasks (>= 2)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the task split and the runs")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these baselines")
+
+
+def _distribution(args: argparse.Namespace) -> TaskDistribution:
+    if args.family == "bandit":
+        return BanditDistribution(arms=args.arms)
+    return TabularMDPDistribution() if args.family == "mdp" else NavigationDistribution()
+
+
+def _validate(args: argparse.Namespace) -> None:
+    if args.family not in FAMILIES:
+        raise ValueError(f"family must be one of {', '.join(FAMILIES)}, got {args.family!r}")
+    if args.arms < 2:
+        raise ValueError(f"--arms must be >= 2, got {args.arms}")
+    if args.episodes < 1:
+        raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
+    if args.tasks < 2:
+        raise ValueError(f"--tasks must be >= 2 (a standard error needs two), got {args.tasks}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    names = baseline_family(args.family).names
+    unknown = [n for n in args.only or [] if n not in names]
+    if unknown:
+        raise ValueError(f"--only: unknown {args.family} baseline(s) {unknown}; allowed: {', '.join(names)}")
+
+
+def format_table(results: dict[str, BaselineResult]) -> str:
+    """Readable table: baseline, mean, stderr, constant used."""
+    rows = [("baseline", "mean", "stderr", "constant")]
+    rows += [(r.name, f"{r.mean:.2f}", f"{r.stderr:.2f}", r.constant) for r in results.values()]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(
+        f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}  {d}".rstrip() for a, b, c, d in rows
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the command; returns the exit status (2 on bad arguments, message on stderr)."""
+    try:
+        _validate(args)
+    except ValueError as err:
+        print(f"metarl baselines: error: {err}", file=sys.stderr)
+        return 2
+    tasks = TaskSplit(distribution=_distribution(args), seed=args.seed).test_tasks(args.tasks)
+    results = evaluate_baselines(
+        args.family, tasks=tasks, episodes=args.episodes, seed=args.seed, names=args.only
+    )
+    if args.json:
+        print(json.dumps({name: r.to_dict() for name, r in results.items()}))
+    else:
+        label = f", k={args.arms}" if args.family == "bandit" else ""
+        print(f"{args.family}: n={args.episodes}{label}, {args.tasks} test tasks of seed {args.seed}")
+        print(format_table(results))
+    return 0
