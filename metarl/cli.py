@@ -9,24 +9,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import json
 import os
 import sys
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
-from metarl.config_cli import add_config_arguments, config_from_dict, config_to_dict, overrides_from_args
-from metarl.runs import CheckpointError, RunDirectory, load_checkpoint, seed_everything, write_json
-
-ALGORITHMS = {"maml": "metarl.algorithms.maml", "rl2": "metarl.algorithms.rl2"}
-
-
-def algorithm_module(name: str) -> ModuleType:
-    if name not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {name!r}; known: {', '.join(sorted(ALGORITHMS))}")
-    return importlib.import_module(ALGORITHMS[name])
+from metarl import api
+from metarl.api import ALGORITHMS, algorithm_module
+from metarl.config_cli import add_config_arguments, overrides_from_args
+from metarl.runs import CheckpointError
 
 
 # ----------------------------------------------------------------------------- envs
@@ -52,87 +43,27 @@ def cmd_envs(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- train
 def cmd_train(args: argparse.Namespace) -> int:
-    from metarl.training import Trainer
-
-    module = algorithm_module(args.algorithm)
-    if args.resume:
-        run = RunDirectory(path=args.resume, resume=True)
-        if run.config.get("algorithm") != args.algorithm:
-            raise ValueError(f"{args.resume} is a {run.config.get('algorithm')!r} run, not {args.algorithm!r}")
-        config = config_from_dict(module.CONFIG, run.config["algorithm_config"])
-    else:
-        if not args.env or not args.out:
-            raise ValueError("train needs --env and --out (or --resume RUN)")
-        overrides = overrides_from_args(args, module.CONFIG)
+    overrides = {}
+    if not args.resume:
+        overrides = overrides_from_args(args, algorithm_module(args.algorithm).CONFIG)
         overrides.pop("env", None)
-        config = module.make_config(args.env, **overrides)
-        run = RunDirectory(path=args.out, config={
-            "algorithm": args.algorithm, "env": config.env, "algorithm_config": config_to_dict(config),
-            "trainer": {"validate_every": args.validate_every, "checkpoint_every": args.checkpoint_every},
-        })
-    seed_everything(config.seed)
-    learner = module.build_learner(config)
-    trainer_cfg = run.config.get("trainer", {})
-    trainer = Trainer(
-        learner=learner, run=run, iterations=config.iterations, env=config.env,
-        validate_every=trainer_cfg.get("validate_every", args.validate_every),
-        checkpoint_every=trainer_cfg.get("checkpoint_every", args.checkpoint_every), quiet=args.quiet,
+    path = api.train(
+        args.algorithm, env=args.env, out=args.out, resume=args.resume, quiet=args.quiet,
+        validate_every=args.validate_every, checkpoint_every=args.checkpoint_every, **overrides,
     )
-    if args.resume:
-        start = trainer.resume()
-        if not args.quiet:
-            print(f"resuming {run.path} at iteration {start}", file=sys.stderr)
-    try:
-        metrics = trainer.run_loop()
-    finally:
-        run.close()
-    summary = {"run": str(run.path), "iterations": config.iterations, "best_validation_score": trainer.best_score,
-               "last_metrics": metrics}
-    run.write_json("summary.json", summary)
     if not args.quiet:
-        print(f"run written to {run.path}")
+        print(f"run written to {path}")
     return 0
 
 
 # ----------------------------------------------------------------------------- evaluate
-def load_learner(run_path: str | Path, which: str = "best") -> tuple[ModuleType, Any, dict[str, Any]]:
-    """Rebuild the learner of a run from its best (or latest) checkpoint."""
-    run_path = Path(run_path)
-    config_file = run_path / "config.json"
-    if not config_file.is_file():
-        raise FileNotFoundError(f"{run_path} is not a metarl run (no config.json)")
-    run_config = json.loads(config_file.read_text())
-    module = algorithm_module(run_config.get("algorithm", "?"))
-    config = config_from_dict(module.CONFIG, run_config["algorithm_config"])
-    ckpt_dir = run_path / "checkpoints"
-    if which == "best":
-        path = ckpt_dir / "best.pt"
-    else:
-        pointer = ckpt_dir / "latest.json"
-        if not pointer.is_file():
-            raise CheckpointError(f"{run_path} has no checkpoint yet")
-        path = ckpt_dir / json.loads(pointer.read_text())["file"]
-    data = load_checkpoint(path, expected_algorithm=run_config["algorithm"])
-    learner = module.build_learner(config)
-    learner.load_state_dict(data["learner"])
-    return module, learner, run_config
-
-
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    module, learner, run_config = load_learner(args.run, args.checkpoint)
-    seed_everything(args.seed)
-    kwargs = {"num_tasks": args.tasks, "seed": args.seed}
-    if args.steps is not None:
-        kwargs["steps"] = args.steps
-    result = module.evaluate(learner, **kwargs)
-    out = Path(args.run) / f"evaluation_seed{args.seed}"
-    write_json(out.with_suffix(".json"), result)
-    module.plot_evaluation(result, out.with_suffix(".png"))
+    result = api.evaluate(args.run, num_tasks=args.tasks, seed=args.seed, steps=args.steps, checkpoint=args.checkpoint)
     if args.json:
         print(json.dumps(result))
     else:
         print(json.dumps(result, indent=2))
-        print(f"plot: {out.with_suffix('.png')}")
+        print(f"written to {Path(args.run) / f'evaluation_seed{args.seed}.json'} (and .png)")
     return 0
 
 

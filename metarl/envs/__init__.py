@@ -1,0 +1,57 @@
+"""Batched task environments and their registry; importing this registers the ``metarl/*`` ids.
+
+MuJoCo families are listed here too: their module imports Gymnasium only, and MuJoCo is loaded
+when one of their envs is built.
+"""
+
+from metarl.envs.bandit import BanditDistribution, BanditEnv, BanditTasks
+from metarl.envs.base import BatchedTaskEnv
+from metarl.envs.gym_adapter import GymTaskAdapter
+from metarl.envs.gym_registration import SingleTaskEnv
+from metarl.envs.mountaincar import MountainCarDistribution, MountainCarEnv, MountainCarTasks
+from metarl.envs.mujoco_tasks import (
+    AntDirEnv,
+    DirectionDistribution,
+    DirectionTasks,
+    HalfCheetahDirEnv,
+    HalfCheetahVelEnv,
+    VelocityDistribution,
+    VelocityTasks,
+)
+from metarl.envs.navigation import Navigation2DEnv, NavigationDistribution, NavigationTasks
+from metarl.envs.pendulum import PendulumDistribution, PendulumEnv, PendulumTasks
+from metarl.envs.registry import FAMILIES, Family, family, make_distribution, make_env
+from metarl.envs.tabular_mdp import TabularMDPDistribution, TabularMDPEnv, TabularMDPTasks
+
+__all__ = [
+    "FAMILIES",
+    "AntDirEnv",
+    "BanditDistribution",
+    "BanditEnv",
+    "BanditTasks",
+    "BatchedTaskEnv",
+    "DirectionDistribution",
+    "DirectionTasks",
+    "Family",
+    "GymTaskAdapter",
+    "HalfCheetahDirEnv",
+    "HalfCheetahVelEnv",
+    "MountainCarDistribution",
+    "MountainCarEnv",
+    "MountainCarTasks",
+    "Navigation2DEnv",
+    "NavigationDistribution",
+    "NavigationTasks",
+    "PendulumDistribution",
+    "PendulumEnv",
+    "PendulumTasks",
+    "SingleTaskEnv",
+    "TabularMDPDistribution",
+    "TabularMDPEnv",
+    "TabularMDPTasks",
+    "VelocityDistribution",
+    "VelocityTasks",
+    "family",
+    "make_distribution",
+    "make_env",
+]

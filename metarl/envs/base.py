@@ -44,9 +44,10 @@ class BatchedTaskEnv(VectorEnv):
     ) -> None:
         self.single_observation_space, self.single_action_space = self._spaces()
         self.max_episode_steps = check_count(
-            "max_episode_steps", max_episode_steps or self.default_max_episode_steps
+            "max_episode_steps",
+            self.default_max_episode_steps if max_episode_steps is None else max_episode_steps,
         )
-        self.autoreset_mode = AutoresetMode(autoreset_mode)
+        self.autoreset_mode = _autoreset_mode(autoreset_mode)
         self.metadata = {"autoreset_mode": self.autoreset_mode}
         self._rng = np.random.default_rng(seed)
         self.set_tasks(tasks if tasks is not None else self.distribution_type().default(), episodes_per_task)
@@ -70,6 +71,11 @@ class BatchedTaskEnv(VectorEnv):
     @abstractmethod
     def _transition(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Advance every sub-environment; ``(reward [num_envs] float64, terminated [num_envs] bool)``."""
+
+    def _env_truncated(self) -> np.ndarray | bool:
+        """Truncations the simulator itself reported in the last ``_transition`` (``[num_envs]``
+        bool); the adapter passes its Gymnasium envs' through, the time limit applies on top."""
+        return False
 
     # ----------------------------------------------------------------- public API
     def set_tasks(self, tasks: TaskBatch, episodes_per_task: int = 1) -> None:
@@ -115,7 +121,7 @@ class BatchedTaskEnv(VectorEnv):
         restart = self._needs_reset.copy() if self.autoreset_mode == AutoresetMode.NEXT_STEP else None
         reward, terminated = self._transition(actions)
         self._elapsed += 1
-        truncated = (self._elapsed >= self.max_episode_steps) & ~terminated
+        truncated = ((self._elapsed >= self.max_episode_steps) | self._env_truncated()) & ~terminated
         info: dict[str, Any] = {}
         if restart is not None and restart.any():
             self._reset_mask(restart)
@@ -169,3 +175,12 @@ class BatchedTaskEnv(VectorEnv):
             f"{type(self).__name__}(tasks={len(self.tasks)}, episodes_per_task={self.episodes_per_task},"
             f" num_envs={self.num_envs})"
         )
+
+
+def _autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:
+    """The mode from an ``AutoresetMode``, its value (``"SameStep"``) or its name (``"same_step"``)."""
+    for member in AutoresetMode:
+        if mode in (member, member.value) or str(mode).upper() == member.name:
+            return member
+    allowed = ", ".join(f"{m.name.lower()!r}" for m in AutoresetMode)
+    raise ValueError(f"autoreset_mode must be one of {allowed} (or an AutoresetMode), got {mode!r}")

@@ -54,6 +54,26 @@ FAMILIES: dict[str, Family] = {
             name="pendulum", module="metarl.envs.pendulum", env_class="PendulumEnv",
             gym_id="metarl/Pendulum-v0", summary="Pendulum-v1 with varied mass, length, gravity",
         ),
+        Family(
+            name="mountaincar", module="metarl.envs.mountaincar", env_class="MountainCarEnv",
+            gym_id="metarl/MountainCarContinuous-v0",
+            summary="MountainCarContinuous-v0 with varied engine power and goal position",
+        ),
+        Family(
+            name="halfcheetah-vel", module="metarl.envs.mujoco_tasks", env_class="HalfCheetahVelEnv",
+            gym_id="metarl/HalfCheetahVel-v0", requires="mujoco",
+            summary="HalfCheetah-v5 at a target velocity ~ U[0,2], horizon 200 (MAML paper)",
+        ),
+        Family(
+            name="halfcheetah-dir", module="metarl.envs.mujoco_tasks", env_class="HalfCheetahDirEnv",
+            gym_id="metarl/HalfCheetahDir-v0", requires="mujoco",
+            summary="HalfCheetah-v5 forward or backward, horizon 200 (MAML paper)",
+        ),
+        Family(
+            name="ant-dir", module="metarl.envs.mujoco_tasks", env_class="AntDirEnv",
+            gym_id="metarl/AntDir-v0", requires="mujoco",
+            summary="Ant-v5 forward or backward along x, horizon 200 (ProMP)",
+        ),
     ]
 }
 

@@ -1,0 +1,104 @@
+"""MuJoCo task families: their rewards recomputed from Gymnasium's own HalfCheetah-v5 / Ant-v5."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from metarl.envs import (
+    AntDirEnv,
+    DirectionDistribution,
+    DirectionTasks,
+    HalfCheetahDirEnv,
+    HalfCheetahVelEnv,
+    VelocityDistribution,
+    VelocityTasks,
+    make_env,
+)
+
+pytest.importorskip("mujoco")
+
+
+def _lockstep(env, gym_id: str, steps: int, seed: int = 0):
+    """Step ``env`` and plain Gymnasium envs (seeded like the adapter's sub-envs) together."""
+    refs = [gym.make(gym_id) for _ in range(env.num_envs)]
+    obs, _ = env.reset(seed=seed)
+    for i, ref in enumerate(refs):
+        np.testing.assert_array_equal(obs[i], ref.reset(seed=seed + i)[0])
+    rng = np.random.default_rng(seed)
+    done = np.zeros(env.num_envs, dtype=bool)
+    for _ in range(steps):
+        action = rng.uniform(-1, 1, size=(env.num_envs, *env.single_action_space.shape))
+        action = action.astype(np.float32)
+        obs, reward, terminated, truncated, _ = env.step(action)
+        infos = {}
+        for i in np.flatnonzero(~done):  # compare each sub-env up to the end of its episode
+            ref_obs, _, ref_terminated, _, infos[i] = refs[i].step(action[i])
+            np.testing.assert_array_equal(obs[i], ref_obs)
+            assert terminated[i] == ref_terminated
+        done |= terminated | truncated
+        yield action, reward, infos
+
+
+def test_halfcheetah_vel_reward() -> None:
+    tasks = VelocityTasks(velocity=[0.0, 1.5])
+    env = HalfCheetahVelEnv(tasks=tasks, episodes_per_task=2)
+    for action, reward, infos in _lockstep(env, "HalfCheetah-v5", steps=20):
+        for i, info in infos.items():
+            expected = -abs(info["x_velocity"] - tasks.velocity[i // 2]) - 0.05 * np.sum(action[i] ** 2)
+            assert reward[i] == pytest.approx(expected, rel=1e-6, abs=1e-9)
+
+
+def test_halfcheetah_dir_reward() -> None:
+    tasks = DirectionTasks(direction=[1.0, -1.0])
+    env = HalfCheetahDirEnv(tasks=tasks)
+    for action, reward, infos in _lockstep(env, "HalfCheetah-v5", steps=20):
+        for i, info in infos.items():
+            expected = tasks.direction[i] * info["x_velocity"] - 0.05 * np.sum(action[i] ** 2)
+            assert reward[i] == pytest.approx(expected, rel=1e-6, abs=1e-9)
+
+
+def test_ant_dir_reward_keeps_ant_healthy_and_contact_terms() -> None:
+    tasks = DirectionTasks(direction=[-1.0, 1.0])
+    env = AntDirEnv(tasks=tasks)
+    for action, reward, infos in _lockstep(env, "Ant-v5", steps=15):
+        for i, info in infos.items():
+            contact = info["reward_contact"]  # -5e-4 * |clip(cfrc_ext, -1, 1)|^2
+            healthy = info["reward_survive"]  # 1 while the torso is within z in [0.2, 1], else 0
+            assert healthy in (0.0, 1.0)
+            expected = (tasks.direction[i] * info["x_velocity"] + healthy
+                        - 0.5 * np.sum(action[i] ** 2) + contact)
+            assert reward[i] == pytest.approx(expected, rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("name", ["halfcheetah-vel", "halfcheetah-dir", "ant-dir"])
+def test_horizon_200_and_a_different_task_changes_the_reward(name: str) -> None:
+    distribution = {"halfcheetah-vel": VelocityDistribution(), "halfcheetah-dir":
+                    DirectionDistribution(), "ant-dir": DirectionDistribution()}[name]
+    tasks = distribution.sample(2, np.random.default_rng(0))
+    if name != "halfcheetah-vel":
+        tasks = DirectionTasks(direction=[1.0, -1.0])
+    env = make_env(name, tasks=tasks)
+    assert env.max_episode_steps == 200
+    env.reset(seed=0)
+    action = np.zeros((1, *env.single_action_space.shape), np.float32)
+    env.set_tasks(tasks.take(0))
+    env.reset(seed=0)
+    first = [env.step(action)[1][0] for _ in range(10)]
+    env.set_tasks(tasks.take(1))
+    env.reset(seed=0)
+    second = [env.step(action)[1][0] for _ in range(10)]
+    assert not np.allclose(first, second)
+    if name.startswith("halfcheetah"):
+        env.reset(seed=0)
+        truncated = [env.step(action)[3][0] for _ in range(200)]
+        assert truncated == [False] * 199 + [True]
+
+
+def test_direction_distribution_is_balanced() -> None:
+    rng = np.random.default_rng(0)
+    for n in [1, 2, 7, 40]:
+        directions = DirectionDistribution().sample(n, rng).direction
+        assert set(directions.tolist()) <= {-1.0, 1.0}
+        assert abs((directions == 1).sum() - (directions == -1).sum()) == n % 2
+    velocities = VelocityDistribution().sample(1000, rng).velocity
+    assert velocities.min() >= 0 and velocities.max() <= 2 and velocities.std() > 0.5
