@@ -24,8 +24,11 @@ class Family:
     gym_id: str
     summary: str
     requires: str | None = None  # the optional extra it needs, e.g. "mujoco"
+    env_type_object: type[BatchedTaskEnv] | None = None  # set for families registered at run time
 
     def env_type(self) -> type[BatchedTaskEnv]:
+        if self.env_type_object is not None:
+            return self.env_type_object
         try:
             module = importlib.import_module(self.module)
         except ImportError as err:
@@ -93,3 +96,22 @@ def make_env(name: str, **kwargs: Any) -> BatchedTaskEnv:
 def make_distribution(name: str, **kwargs: Any) -> TaskDistribution:
     """The task distribution of family ``name``; kwargs are its hyper-parameters (e.g. ``arms``)."""
     return family(name).env_type().distribution_type(**kwargs)
+
+
+def register_family(
+    env_type: type[BatchedTaskEnv], *, summary: str, gym_id: str | None = None, overwrite: bool = False
+) -> Family:
+    """Make a user-defined family available by ``env_type.family`` to ``make_env``, the trainers and
+    the CLI, and (with ``gym_id``) as a single-task Gymnasium environment."""
+    import gymnasium as gym
+
+    name = env_type.family
+    if name in FAMILIES and not overwrite:
+        raise ValueError(f"env {name!r} is already registered; pass overwrite=True to replace it")
+    fam = Family(name=name, module=env_type.__module__, env_class=env_type.__name__, gym_id=gym_id or "",
+                 summary=summary, env_type_object=env_type)
+    FAMILIES[name] = fam
+    if gym_id:
+        gym.register(id=gym_id, entry_point="metarl.envs.gym_registration:SingleTaskEnv",
+                     kwargs={"family": name})
+    return fam
