@@ -1,4 +1,4 @@
-"""``metarl``: train | evaluate | report | baselines | envs.
+"""``metarl``: train | evaluate | report | baselines | envs | bench.
 
 Errors a user can cause (a bad flag value, an unknown env, a foreign checkpoint, an existing run
 directory) print one line naming the problem and exit with status 2; set ``METARL_DEBUG=1`` to see
@@ -76,6 +76,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- bench
+def cmd_bench(args: argparse.Namespace) -> int:
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "benchmarks" / "__main__.py").is_file():
+        raise FileNotFoundError("metarl bench runs the benchmarks/ folder of a source checkout; none found")
+    cmd = [sys.executable, "-m", "benchmarks", *(["--quick"] if args.quick else []),
+           *(["--only", *args.only] if args.only else [])]
+    return subprocess.call(cmd, cwd=root)
+
+
 # ----------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="metarl", description="Meta-reinforcement learning: MAML and RL².")
@@ -112,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", help="run directories (several: compared on one plot)")
     p.add_argument("--out", default=None, help="report directory (default: the first run)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("bench", help="speed and memory benchmarks against the competitors (source checkout)")
+    p.add_argument("--quick", action="store_true", help="a short smoke run")
+    p.add_argument("--only", nargs="+", help="benchmark names (see benchmarks/__main__.py)")
+    p.set_defaults(func=cmd_bench)
 
     try:
         from metarl.classic import command as baselines_command
