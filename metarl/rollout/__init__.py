@@ -1,6 +1,51 @@
-"""Collecting experience: typed episode batches and the batched sampler."""
+"""Collecting experience: typed episode batches, the batched sampler and its Ray twin."""
 
-from metarl.rollout.sampler import Sampler
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from metarl.rollout.ray_sampler import RaySampler  # imports Ray only when one is made
+from metarl.rollout.sampler import EpisodeSampler, Sampler, sample_action
 from metarl.rollout.trajectories import Trajectories, TrialSequence
 
-__all__ = ["Sampler", "Trajectories", "TrialSequence"]
+BACKENDS = ("local", "ray")
+
+
+def make_sampler(
+    *,
+    env_name: str,
+    env_kwargs: Mapping[str, Any] | None = None,
+    backend: str = "local",
+    workers: int = 1,
+    address: str | None = None,
+    seed: int | None = None,
+    device: torch.device | str = "cpu",
+) -> EpisodeSampler:
+    """The sampler behind ``--backend {local,ray} --workers N [--ray-address A]``.
+
+    Both backends cut each call into ``workers`` slices with the same seeds, so for one seed they
+    return identical episodes: ``local`` samples the slices one after another in this process,
+    ``ray`` on ``workers`` Ray actors (a local Ray instance unless ``address`` names a cluster).
+    """
+    from metarl.envs.registry import make_env
+    from metarl.tasks import check_count
+
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
+    check_count("workers", workers)
+    kwargs = dict(env_kwargs or {})
+    if backend == "local":
+        if address is not None:
+            raise ValueError(f"a Ray address ({address!r}) needs backend='ray', got backend='local'")
+        return Sampler(env=make_env(env_name, **kwargs), device=device, seed=seed, shards=workers)
+    return RaySampler(env_name=env_name, env_kwargs=kwargs, workers=workers, address=address, seed=seed,
+                      device=device)
+
+
+__all__ = [
+    "BACKENDS", "EpisodeSampler", "RaySampler", "Sampler", "Trajectories", "TrialSequence", "make_sampler",
+    "sample_action",
+]
