@@ -1,0 +1,161 @@
+"""RL²'s configuration: one dataclass (every field a CLI flag), presets per env, validation.
+
+``make_config(name, **overrides)`` takes an env family (``"bandit"``) or a named variant of one
+(``"bandit-k5-n100"``: the settings of one row of the paper's tables), applies the preset and the
+overrides, and validates the result with errors that name the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import field
+from typing import Any, Literal
+
+from metarl.envs.registry import FAMILIES, family
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RL2Config:
+    env: str = field(metadata=_help("task family (see `metarl envs`)"))
+    preset: str = field(default="", metadata=_help("the preset / variant the config was made from"))
+    seed: int = field(default=0, metadata=_help("seed of tasks, environments and weights"))
+    iterations: int = field(default=500, metadata=_help("meta-iterations (one PPO update each)"))
+    device: str = field(default="cpu", metadata=_help("torch device"))
+    # --- the task set-up
+    episodes_per_trial: int = field(default=10, metadata=_help("n: episodes per trial on one task"))
+    arms: int = field(default=5, metadata=_help("bandit only: number of arms k"))
+    max_episode_steps: int = field(default=0, metadata=_help("episode time limit; 0 = the env's default"))
+    trials_per_iteration: int = field(default=256, metadata=_help("trials (= tasks) sampled per iteration"))
+    # --- the policy
+    hidden_size: int = field(default=256, metadata=_help("recurrent units"))
+    cell: Literal["gru", "lstm"] = field(default="gru", metadata=_help("recurrent cell"))
+    embed_size: int = field(default=0, metadata=_help("tanh input embedding before the cell; 0 = none"))
+    log_std: Literal["parameter", "head"] = field(
+        default="parameter", metadata=_help("Gaussian log-std: learned state-independent parameter or output head"))
+    init_std: float = field(default=1.0, metadata=_help("initial action std (continuous actions)"))
+    reward_input_scale: float = field(default=1.0, metadata=_help("previous reward is multiplied by this on input"))
+    # --- PPO over whole trials
+    reward_scale: float = field(default=1.0, metadata=_help("rewards are multiplied by this for training"))
+    gamma: float = field(default=0.99, metadata=_help("discount over the whole trial"))
+    gae_lambda: float = field(default=0.3, metadata=_help("GAE lambda over the whole trial"))
+    lr: float = field(default=1e-3, metadata=_help("Adam learning rate"))
+    lr_decay: bool = field(default=False, metadata=_help("decay the learning rate linearly to 0"))
+    ppo_epochs: int = field(default=4, metadata=_help("passes over each batch of trials"))
+    minibatches: int = field(default=4, metadata=_help("minibatches per epoch (of whole trials / chunks)"))
+    clip_range: float = field(default=0.2, metadata=_help("PPO ratio clip"))
+    value_coef: float = field(default=0.5, metadata=_help("weight of the value loss"))
+    entropy_coef: float = field(default=0.01, metadata=_help("entropy bonus at the first iteration"))
+    entropy_final: float = field(default=0.0, metadata=_help("entropy bonus at the last iteration (linear decay)"))
+    max_grad_norm: float = field(default=0.5, metadata=_help("gradient norm clip"))
+    value_norm: bool = field(default=False, metadata=_help("learn values in running-normalised units"))
+    tbptt: int = field(default=0, metadata=_help("truncated BPTT chunk length; 0 = backprop through whole trials"))
+    max_unroll: int = field(default=1000, metadata=_help("longest trial unrolled in one backward pass"))
+    # --- validation / evaluation
+    validation_tasks: int = field(default=200, metadata=_help("fixed validation tasks for checkpoint selection"))
+    eval_deterministic: bool = field(default=False, metadata=_help("act with the mode at validation/evaluation"))
+    task_aware: bool = field(default=False, metadata=_help("oracle: append the task parameters to observations"))
+
+    @property
+    def max_trial_length(self) -> int:
+        steps = self.max_episode_steps or family(self.env).env_type().default_max_episode_steps
+        return self.episodes_per_trial * steps
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "bandit": dict(
+        episodes_per_trial=10, arms=5, trials_per_iteration=512, hidden_size=128, iterations=1000,
+        gamma=1.0, gae_lambda=0.3, lr=3e-3, lr_decay=True, ppo_epochs=4, minibatches=4,
+        entropy_coef=0.05, entropy_final=0.0, validation_tasks=500,
+    ),
+    "tabular-mdp": dict(
+        episodes_per_trial=10, trials_per_iteration=256, hidden_size=128, iterations=400,
+        gamma=0.99, gae_lambda=0.95, lr=2e-3, lr_decay=True, ppo_epochs=2, minibatches=2,
+        entropy_coef=0.02, entropy_final=0.0, value_norm=True, validation_tasks=200,
+    ),
+    "navigation2d": dict(
+        episodes_per_trial=2, trials_per_iteration=128, hidden_size=128, iterations=300,
+        gamma=0.99, gae_lambda=0.95, lr=1e-3, init_std=0.1, reward_scale=1.0, entropy_coef=0.0,
+        value_norm=True, validation_tasks=100,
+    ),
+    "pendulum": dict(
+        episodes_per_trial=2, trials_per_iteration=64, hidden_size=128, iterations=500,
+        gamma=0.99, gae_lambda=0.95, lr=1e-3, reward_input_scale=0.1, reward_scale=0.1, init_std=1.0,
+        entropy_coef=0.0, value_norm=True, validation_tasks=50, eval_deterministic=True,
+    ),
+    "mountaincar": dict(
+        episodes_per_trial=2, trials_per_iteration=32, hidden_size=128, iterations=300, tbptt=200,
+        gamma=0.995, gae_lambda=0.95, lr=1e-3, reward_input_scale=0.01, reward_scale=0.1, init_std=1.0,
+        entropy_coef=0.0, value_norm=True, validation_tasks=50,
+    ),
+}
+
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "bandit-k5-n10": ("bandit", {}),
+    "bandit-k5-n100": ("bandit", dict(episodes_per_trial=100, trials_per_iteration=256, iterations=600)),
+    "bandit-k10-n100": ("bandit", dict(arms=10, episodes_per_trial=100, trials_per_iteration=256, iterations=600)),
+    "tabular-mdp-n10": ("tabular-mdp", {}),
+}
+
+
+def _check(name: str, ok: bool, value: Any, allowed: str) -> None:
+    if not ok:
+        raise ValueError(f"{name}={value!r} is not allowed: {allowed}")
+
+
+def validate(config: RL2Config) -> RL2Config:
+    """Raise a ValueError naming the first bad field; return ``config`` unchanged otherwise."""
+    family(config.env)
+    for name in ("iterations", "episodes_per_trial", "trials_per_iteration", "hidden_size", "ppo_epochs",
+                 "minibatches", "validation_tasks", "max_unroll"):
+        value = getattr(config, name)
+        _check(name, isinstance(value, int) and not isinstance(value, bool) and value >= 1, value, "an integer >= 1")
+    for name in ("arms", "embed_size", "tbptt", "max_episode_steps"):
+        value = getattr(config, name)
+        _check(name, isinstance(value, int) and value >= 0, value, "an integer >= 0")
+    _check("arms", config.env != "bandit" or config.arms >= 2, config.arms, ">= 2 for bandit")
+    for name in ("gamma", "gae_lambda"):
+        _check(name, 0.0 <= getattr(config, name) <= 1.0, getattr(config, name), "a number in [0, 1]")
+    for name in ("lr", "init_std", "clip_range", "max_grad_norm", "reward_scale"):
+        _check(name, getattr(config, name) > 0, getattr(config, name), "a number > 0")
+    for name in ("value_coef", "entropy_coef", "entropy_final"):
+        _check(name, getattr(config, name) >= 0, getattr(config, name), "a number >= 0")
+    _check("minibatches", config.minibatches <= config.trials_per_iteration, config.minibatches,
+           f"at most trials_per_iteration ({config.trials_per_iteration})")
+    _check("cell", config.cell in ("gru", "lstm"), config.cell, "'gru' or 'lstm'")
+    _check("log_std", config.log_std in ("parameter", "head"), config.log_std, "'parameter' or 'head'")
+    length = config.max_trial_length
+    if config.tbptt == 0 and length > config.max_unroll:
+        raise ValueError(
+            f"a trial of episodes_per_trial={config.episodes_per_trial} episodes is up to {length} steps, "
+            f"longer than max_unroll={config.max_unroll}: set tbptt (truncated BPTT chunk length, e.g. 200) "
+            "or raise max_unroll"
+        )
+    _check("tbptt", config.tbptt <= config.max_unroll, config.tbptt, f"at most max_unroll ({config.max_unroll})")
+    return config
+
+
+def make_config(env: str, **overrides: Any) -> RL2Config:
+    """The preset of ``env`` (a family or a variant name) with ``overrides`` applied, validated."""
+    if env in VARIANTS:
+        fam, variant = VARIANTS[env]
+        base = {**PRESETS[fam], **variant}
+    elif env in PRESETS:
+        fam, base = env, dict(PRESETS[env])
+    else:
+        known = sorted(set(PRESETS) | set(VARIANTS))
+        hint = "" if env in FAMILIES else " (and it is not a task family either)"
+        raise ValueError(f"no RL² preset for env {env!r}{hint}; presets: {', '.join(known)}")
+    names = {f.name for f in dataclasses.fields(RL2Config)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise ValueError(f"RL2Config has no field(s) {unknown}; fields: {', '.join(sorted(names))}")
+    overrides.pop("env", None)
+    values = {**base, "preset": env, **overrides}
+    if "episodes_per_trial" in values:
+        n = values["episodes_per_trial"]
+        _check("episodes_per_trial", isinstance(n, int) and n >= 1, n, "an integer >= 1 (episodes per trial)")
+    return validate(RL2Config(env=fam, **values))

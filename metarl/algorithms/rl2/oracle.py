@@ -1,0 +1,68 @@
+"""The task-aware oracle: the same recurrent PPO, told the task's parameters.
+
+RL² has to infer the task from its history; the oracle gets ``TaskBatch.features()`` appended to
+every observation, so the gap between the two measures what inference costs. It is built by the
+same ``RL2Learner`` with ``task_aware=True``, trained on the same task distribution. Features are
+standardised with statistics of the distribution itself (raw parameters range from MountainCar's
+engine power ~1e-3 to gravity ~10).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch.distributions import Distribution
+
+from metarl.policies.recurrent import RecurrentActorCritic, State
+from metarl.tasks import TaskBatch, TaskDistribution
+
+if TYPE_CHECKING:
+    from metarl.algorithms.rl2.config import RL2Config
+    from metarl.algorithms.rl2.learner import RL2Learner
+
+
+class TaskFeatures:
+    """Standardised task features ``[tasks, task_dim]`` float32 (mean 0, std 1 over the distribution)."""
+
+    def __init__(self, distribution: TaskDistribution, *, samples: int = 4096) -> None:
+        feats = distribution.sample(samples, np.random.default_rng(12345)).features().astype(np.float64)
+        self.mean = feats.mean(0)
+        std = feats.std(0)
+        self.std = np.where(std > 1e-12 * (1 + np.abs(self.mean)), std, 1.0)
+        self.dim = feats.shape[1]
+
+    def __call__(self, tasks: TaskBatch, device: torch.device | str = "cpu") -> torch.Tensor:
+        return torch.as_tensor((tasks.features() - self.mean) / self.std, dtype=torch.float32, device=device)
+
+
+def with_features(obs: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    """``obs [B, ..., D]`` with ``features [B, F]`` appended on the last axis: ``[B, ..., D + F]``."""
+    expanded = features.view(features.shape[0], *([1] * (obs.dim() - 2)), -1).expand(*obs.shape[:-1], -1)
+    return torch.cat([obs, expanded], dim=-1)
+
+
+class TaskAwarePolicy:
+    """A ``RecurrentPolicy`` for the sampler: ``policy`` with the trials' task features appended."""
+
+    def __init__(self, policy: RecurrentActorCritic, features: torch.Tensor) -> None:
+        self.policy, self.features = policy, features
+        self.discrete = policy.discrete
+
+    def initial_state(self, batch_size: int, device: torch.device) -> State:
+        return self.policy.initial_state(batch_size, device)
+
+    def step(
+        self, obs: torch.Tensor, prev_action: torch.Tensor, prev_reward: torch.Tensor,
+        prev_done: torch.Tensor, state: State,
+    ) -> tuple[Distribution, torch.Tensor, State]:
+        return self.policy.step(with_features(obs, self.features), prev_action, prev_reward, prev_done, state)
+
+
+def build_oracle(config: RL2Config) -> RL2Learner:
+    """An ``RL2Learner`` of ``config`` with ``task_aware=True`` (the library's oracle baseline)."""
+    from metarl.algorithms.rl2.learner import RL2Learner
+
+    return RL2Learner(config=dataclasses.replace(config, task_aware=True))
