@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from metarl.envs.registry import make_distribution, make_env
-from metarl.policies import GaussianMLPPolicy
+from metarl.policies import GaussianMLPPolicy, RecurrentActorCritic
 from metarl.rollout import Sampler
 
 NUM_ENVS = 1024
@@ -39,10 +39,8 @@ def _median_rate(fn: Callable[[], int], repeats: int) -> tuple[float, float]:
     return statistics.median(rates), (max(rates) - min(rates)) / 2
 
 
-def _gru_policy():
-    from metarl.policies.recurrent import RecurrentPolicy
-
-    return RecurrentPolicy(obs_dim=3, action_space=gym.spaces.Box(-2, 2, (1,), np.float32), hidden_size=64)
+def _gru_policy() -> RecurrentActorCritic:
+    return RecurrentActorCritic(obs_dim=3, act_dim=1, hidden_size=64)
 
 
 def _mlp_policy() -> GaussianMLPPolicy:
