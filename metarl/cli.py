@@ -16,7 +16,7 @@ from pathlib import Path
 
 from metarl import api
 from metarl.api import ALGORITHMS, algorithm_module
-from metarl.config_cli import add_config_arguments, overrides_from_args
+from metarl.config_cli import add_config_arguments, config_to_dict, overrides_from_args
 from metarl.runs import CheckpointError
 
 
@@ -45,8 +45,14 @@ def cmd_envs(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     overrides = {}
     if not args.resume:
-        overrides = overrides_from_args(args, algorithm_module(args.algorithm).CONFIG)
+        module = algorithm_module(args.algorithm)
+        overrides = overrides_from_args(args, module.CONFIG)
         overrides.pop("env", None)
+        if args.dry_run:
+            if not args.env:
+                raise ValueError("train needs --env")
+            print(json.dumps(config_to_dict(module.make_config(args.env, **overrides)), indent=2))
+            return 0
     path = api.train(
         args.algorithm, env=args.env, out=args.out, resume=args.resume, quiet=args.quiet,
         validate_every=args.validate_every, checkpoint_every=args.checkpoint_every, **overrides,
@@ -105,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         ap.add_argument("--out", help="new run directory")
         ap.add_argument("--resume", metavar="RUN", help="continue RUN from its latest checkpoint")
         ap.add_argument("--quiet", action="store_true", help="no progress output")
+        ap.add_argument("--dry-run", action="store_true", help="validate and print the resolved config; train nothing")
         ap.add_argument("--validate-every", type=int, default=10, help="iterations between validations")
         ap.add_argument("--checkpoint-every", type=int, default=10, help="iterations between checkpoints")
         with contextlib.suppress(ImportError, AttributeError):  # an algorithm not installed
