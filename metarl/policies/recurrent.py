@@ -38,6 +38,10 @@ class RecurrentActorCritic(nn.Module):
     dimension (``log_std="parameter"``, state-independent) or an output of the network
     (``"head"``). ``reward_scale`` multiplies the previous reward on input, so that rewards of very
     different sizes (a bandit's 0/1, a pendulum's -16) reach the GRU at a similar scale.
+
+    ``separate_value=True`` gives the value its own encoder and cell (the paper's separate recurrent
+    baseline), so value-regression gradients do not reshape the policy's memory early in training;
+    the state is then the two cells' states side by side, ``[1, B, 2 * hidden]``.
     """
 
     def __init__(
@@ -53,6 +57,7 @@ class RecurrentActorCritic(nn.Module):
         init_std: float = 1.0,
         min_std: float = 1e-3,
         reward_scale: float = 1.0,
+        separate_value: bool = False,
     ) -> None:
         super().__init__()
         if (n_actions is None) == (act_dim is None):
@@ -77,6 +82,11 @@ class RecurrentActorCritic(nn.Module):
         self.rnn = (nn.GRU if cell == "gru" else nn.LSTM)(rnn_in, hidden_size, batch_first=True)
         self.log_std_mode = log_std
         head_out = self.action_width * (2 if (not self.discrete and log_std == "head") else 1)
+        self.separate_value = separate_value
+        if separate_value:
+            self.value_embed = (nn.Sequential(nn.Linear(in_dim, embed_size), nn.Tanh()) if embed_size > 0
+                                else nn.Identity())
+            self.value_rnn = (nn.GRU if cell == "gru" else nn.LSTM)(rnn_in, hidden_size, batch_first=True)
         self.policy_head = nn.Linear(hidden_size, head_out)
         self.value_head = nn.Linear(hidden_size, 1)
         self.min_log_std = math.log(min_std)
@@ -96,7 +106,8 @@ class RecurrentActorCritic(nn.Module):
     # ------------------------------------------------------------------ protocol
     def initial_state(self, batch_size: int, device: torch.device | str = "cpu") -> State:
         """Zeros ``[1, B, hidden]`` (GRU) or a pair of them (LSTM): the start of every trial."""
-        h = torch.zeros(1, batch_size, self.hidden_size, device=device)
+        width = self.hidden_size * (2 if self.separate_value else 1)
+        h = torch.zeros(1, batch_size, width, device=device)
         return h if self.cell == "gru" else (h, torch.zeros_like(h))
 
     def step(
@@ -121,9 +132,15 @@ class RecurrentActorCritic(nn.Module):
         b = obs.shape[0]
         if state is None:
             state = self.initial_state(b, obs.device)
-        x = self.embed(self.encode(obs, prev_action, prev_reward, prev_done))
-        out, state = self.rnn(x, state)
-        return self._distribution(self.policy_head(out)), self.value_head(out)[..., 0], state
+        inputs = self.encode(obs, prev_action, prev_reward, prev_done)
+        if not self.separate_value:
+            out, state = self.rnn(self.embed(inputs), state)
+            return self._distribution(self.policy_head(out)), self.value_head(out)[..., 0], state
+        actor_state, critic_state = _split_state(state, self.hidden_size)
+        out, actor_state = self.rnn(self.embed(inputs), actor_state)
+        value_out, critic_state = self.value_rnn(self.value_embed(inputs), critic_state)
+        state = _join_state(actor_state, critic_state)
+        return self._distribution(self.policy_head(out)), self.value_head(value_out)[..., 0], state
 
     def evaluate_trials(self, trials: TrialSequence) -> tuple[Distribution, torch.Tensor]:
         """Distribution ``[B, L]`` and values ``[B, L]`` over stored trials, from their start."""
@@ -157,3 +174,17 @@ class RecurrentActorCritic(nn.Module):
             return Categorical(logits=dist.logits[:, 0])
         normal = dist.base_dist
         return Independent(Normal(normal.loc[:, 0], normal.scale[:, 0]), 1)
+
+
+def _split_state(state: State, hidden: int) -> tuple[State, State]:
+    if isinstance(state, tuple):
+        h, c = state
+        return (h[..., :hidden].contiguous(), c[..., :hidden].contiguous()), \
+            (h[..., hidden:].contiguous(), c[..., hidden:].contiguous())
+    return state[..., :hidden].contiguous(), state[..., hidden:].contiguous()
+
+
+def _join_state(actor: State, critic: State) -> State:
+    if isinstance(actor, tuple):
+        return tuple(torch.cat(pair, dim=-1) for pair in zip(actor, critic, strict=True))
+    return torch.cat([actor, critic], dim=-1)

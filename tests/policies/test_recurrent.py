@@ -61,13 +61,15 @@ def test_previous_reward_action_and_done_reach_the_policy():
     np.testing.assert_array_equal(seen_action.numpy(), [0, 0, 1, 2, 3, 4, 5, 6, 7])
 
 
+@pytest.mark.parametrize("separate_value", [False, True])
 @pytest.mark.parametrize("discrete", [True, False])
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
-def test_sequence_reproduces_the_samplers_log_probs_and_values(discrete, cell):
+def test_sequence_reproduces_the_samplers_log_probs_and_values(discrete, cell, separate_value):
     torch.manual_seed(0)
     env = CountingEnv(discrete=discrete, max_episode_steps=4)
     kwargs = {"n_actions": 3} if discrete else {"act_dim": 1, "log_std": "head"}
-    policy = RecurrentActorCritic(obs_dim=3, hidden_size=16, cell=cell, reward_scale=1e-3, **kwargs)
+    policy = RecurrentActorCritic(obs_dim=3, hidden_size=16, cell=cell, reward_scale=1e-3,
+                                  separate_value=separate_value, **kwargs)
     trials = Sampler(env=env, seed=1).collect_trials(policy, TASKS, 3)
     dist, values = policy.evaluate_trials(trials)
     mask = trials.mask
@@ -81,6 +83,21 @@ def test_one_hot_previous_action_and_state_shapes():
     np.testing.assert_array_equal(x.numpy(), [[0, 0, 0, 0, 1, 1, 1], [0, 1, 0, 0, 0, 0, 0]])
     h, c = policy.initial_state(5, "cpu")
     assert h.shape == c.shape == (1, 5, 8)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_separate_value_cell_shares_nothing_with_the_policy(cell):
+    torch.manual_seed(0)
+    policy = RecurrentActorCritic(obs_dim=2, n_actions=3, hidden_size=8, cell=cell, separate_value=True)
+    inputs = (torch.randn(4, 6, 2), torch.randint(0, 3, (4, 6)), torch.randn(4, 6), torch.zeros(4, 6))
+    dist, values, _ = policy.sequence(*inputs)
+    with torch.no_grad():
+        policy.rnn.weight_hh_l0.add_(1.0)
+    dist2, values2, _ = policy.sequence(*inputs)
+    torch.testing.assert_close(values2, values)
+    assert not torch.allclose(dist2.logits, dist.logits)
+    state = policy.initial_state(4, "cpu")
+    assert (state[0] if cell == "lstm" else state).shape == (1, 4, 16)
 
 
 def test_bad_constructor_arguments_raise_clear_errors():

@@ -37,6 +37,7 @@ class RL2Config:
     log_std: Literal["parameter", "head"] = field(
         default="parameter", metadata=_help("Gaussian log-std: learned state-independent parameter or output head"))
     init_std: float = field(default=1.0, metadata=_help("initial action std (continuous actions)"))
+    separate_value: bool = field(default=False, metadata=_help("value gets its own recurrent cell (no shared trunk)"))
     reward_input_scale: float = field(default=1.0, metadata=_help("previous reward is multiplied by this on input"))
     # --- PPO over whole trials
     reward_scale: float = field(default=1.0, metadata=_help("rewards are multiplied by this for training"))
@@ -71,10 +72,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         gamma=1.0, gae_lambda=0.3, lr=3e-3, lr_decay=True, ppo_epochs=4, minibatches=4,
         entropy_coef=0.05, entropy_final=0.0, validation_tasks=500,
     ),
+    # Not yet reaching the paper: with a shared trunk and lambda 0.3 the policy's entropy collapsed
+    # within ~50 iterations at ~105; a separate value cell keeps it near 1.2-1.3 (measured to 70
+    # iterations, no gain yet). Needs far more than the ~4M steps tried so far.
     "tabular-mdp": dict(
-        episodes_per_trial=10, trials_per_iteration=256, hidden_size=128, iterations=400,
-        gamma=0.99, gae_lambda=0.95, lr=2e-3, lr_decay=True, ppo_epochs=2, minibatches=2,
-        entropy_coef=0.02, entropy_final=0.0, value_norm=True, validation_tasks=200,
+        episodes_per_trial=10, trials_per_iteration=256, hidden_size=128, iterations=1000,
+        gamma=0.99, gae_lambda=0.3, lr=1e-3, lr_decay=False, ppo_epochs=4, minibatches=2,
+        entropy_coef=0.03, entropy_final=0.03, value_norm=True, separate_value=True, validation_tasks=200,
     ),
     "navigation2d": dict(
         episodes_per_trial=2, trials_per_iteration=128, hidden_size=128, iterations=300,
@@ -93,10 +97,17 @@ PRESETS: dict[str, dict[str, Any]] = {
     ),
 }
 
+# n=100 bandits: returns up to ~80 need value_norm (gamma 1); a large entropy bonus decayed to ~0
+# delays the commit-to-one-arm collapse (measured: 61.0 validation after 250 iterations / 270 s).
+_N100: dict[str, Any] = dict(
+    trials_per_iteration=256, iterations=600, value_norm=True, lr=1e-3, lr_decay=False, ppo_epochs=4,
+    minibatches=2, entropy_coef=0.1, entropy_final=0.005,
+)
+
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "bandit-k5-n10": ("bandit", {}),
-    "bandit-k5-n100": ("bandit", dict(episodes_per_trial=100, trials_per_iteration=256, iterations=600)),
-    "bandit-k10-n100": ("bandit", dict(arms=10, episodes_per_trial=100, trials_per_iteration=256, iterations=600)),
+    "bandit-k5-n100": ("bandit", dict(episodes_per_trial=100, **_N100)),
+    "bandit-k10-n100": ("bandit", dict(arms=10, episodes_per_trial=100, **_N100)),
     "tabular-mdp-n10": ("tabular-mdp", {}),
 }
 

@@ -64,7 +64,7 @@ class RL2Learner:
             obs_dim=obs_dim, n_actions=int(space.n) if discrete else None,
             act_dim=None if discrete else int(np.prod(space.shape)), hidden_size=cfg.hidden_size, cell=cfg.cell,
             embed_size=cfg.embed_size, log_std=cfg.log_std, init_std=cfg.init_std,
-            reward_scale=cfg.reward_input_scale,
+            reward_scale=cfg.reward_input_scale, separate_value=cfg.separate_value,
         )
 
     # ------------------------------------------------------------------ acting
