@@ -49,7 +49,9 @@ def train(learner: rl2.RL2Learner, *, seconds: float, validate_every: int, log) 
             score = learner.validate()
             if score > best:
                 best, best_state = score, copy.deepcopy(learner.policy.state_dict())
-            log(f"iter {it + 1}: train trial return {metrics['trial_return']:.3f}, validation {score:.3f}, "
+            episodes = " ".join(f"{v:.2f}" for k, v in metrics.items() if k.startswith("return_episode_"))
+            log(f"iter {it + 1}: train trial return {metrics['trial_return']:.3f} (episodes {episodes}), "
+                f"validation {score:.3f}, entropy {metrics.get('entropy', float('nan')):.3f}, "
                 f"{time.perf_counter() - started:.0f}s")
         if last:
             break

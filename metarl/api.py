@@ -105,17 +105,26 @@ def load_learner(run_path: str | Path, which: str = "best") -> tuple[ModuleType,
 
 def evaluate(
     run: str | Path, *, num_tasks: int = 40, seed: int = 0, steps: int | None = None, checkpoint: str = "best",
-    write: bool = True,
+    oracle: str | Path | None = None, write: bool = True,
 ) -> dict[str, Any]:
     """Adaptation of the run's meta-learned agent on ``num_tasks`` held-out test tasks.
 
-    With ``write`` the result goes to ``RUN/evaluation_seed{seed}.json`` with a PNG beside it.
+    ``oracle``: (RL²) a run trained with ``task_aware=True`` on the same env, evaluated on the same
+    tasks as a baseline. With ``write`` the result goes to ``RUN/evaluation_seed{seed}.json`` with a
+    PNG beside it.
     """
-    module, learner, _ = load_learner(run, checkpoint)
+    module, learner, run_config = load_learner(run, checkpoint)
     seed_everything(seed)
     kwargs: dict[str, Any] = {"num_tasks": num_tasks, "seed": seed}
     if steps is not None:
         kwargs["steps"] = steps
+    if oracle is not None:
+        _, oracle_learner, oracle_config = load_learner(oracle, checkpoint)
+        if run_config["algorithm"] != "rl2" or oracle_config["algorithm"] != "rl2":
+            raise ValueError("an oracle run is an RL² baseline: both runs must be rl2 runs")
+        if oracle_config["env"] != run_config["env"] or not oracle_config["algorithm_config"].get("task_aware"):
+            raise ValueError(f"{oracle} is not a task-aware run on {run_config['env']!r} (train it with --task-aware)")
+        kwargs["oracle"] = oracle_learner
     result = module.evaluate(learner, **kwargs)
     if write:
         out = Path(run) / f"evaluation_seed{seed}"

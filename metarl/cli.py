@@ -64,7 +64,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- evaluate
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    result = api.evaluate(args.run, num_tasks=args.tasks, seed=args.seed, steps=args.steps, checkpoint=args.checkpoint)
+    result = api.evaluate(args.run, num_tasks=args.tasks, seed=args.seed, steps=args.steps, checkpoint=args.checkpoint,
+                          oracle=args.oracle)
     if args.json:
         print(json.dumps(result))
     else:
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the evaluation (test tasks, sampling)")
     p.add_argument("--steps", type=int, default=None, help="adaptation steps (MAML; default: the run's)")
     p.add_argument("--checkpoint", choices=["best", "latest"], default="best")
+    p.add_argument("--oracle", metavar="RUN", help="RL²: a task-aware run (--task-aware) to compare against")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_evaluate)
 

@@ -80,20 +80,27 @@ PRESETS: dict[str, dict[str, Any]] = {
         gamma=0.99, gae_lambda=0.3, lr=1e-3, lr_decay=False, ppo_epochs=4, minibatches=2,
         entropy_coef=0.03, entropy_final=0.03, value_norm=True, separate_value=True, validation_tasks=200,
     ),
+    # The goal is only in the rewards (-distance, differences ~0.1 per step): reward_input_scale=10
+    # lets the GRU see them; at 1 the policy sat at "stand still" (-40/episode) for 120 iterations.
+    # At a constant lr 2e-3 it collapsed after iteration ~105 (agent runs away, -500/episode): lr decays.
     "navigation2d": dict(
-        episodes_per_trial=2, trials_per_iteration=128, hidden_size=128, iterations=300,
-        gamma=0.99, gae_lambda=0.95, lr=1e-3, init_std=0.1, reward_scale=1.0, entropy_coef=0.0,
-        value_norm=True, validation_tasks=100,
+        episodes_per_trial=2, trials_per_iteration=128, hidden_size=64, iterations=250,
+        gamma=0.99, gae_lambda=0.95, lr=2e-3, lr_decay=True, init_std=0.1, reward_input_scale=10.0, reward_scale=1.0,
+        entropy_coef=0.0, value_norm=True, validation_tasks=100,
     ),
     "pendulum": dict(
         episodes_per_trial=2, trials_per_iteration=64, hidden_size=128, iterations=500,
         gamma=0.99, gae_lambda=0.95, lr=1e-3, reward_input_scale=0.1, reward_scale=0.1, init_std=1.0,
         entropy_coef=0.0, value_norm=True, validation_tasks=50, eval_deterministic=True,
     ),
+    # Exploration is white Gaussian noise: at std 1 it reaches the goal in ~4% of 999-step
+    # episodes (0% of 300-step ones), so the full 999 steps are kept; an entropy bonus is meant to hold
+    # the std up against the action cost (not compared without it). Measured: goal in 100% of held-out
+    # trials from episode 1 by iteration ~20, 300 iterations in 390 s.
     "mountaincar": dict(
-        episodes_per_trial=2, trials_per_iteration=32, hidden_size=128, iterations=300, tbptt=200,
+        episodes_per_trial=2, trials_per_iteration=64, hidden_size=64, iterations=300, tbptt=200,
         gamma=0.995, gae_lambda=0.95, lr=1e-3, reward_input_scale=0.01, reward_scale=0.1, init_std=1.0,
-        entropy_coef=0.0, value_norm=True, validation_tasks=50,
+        entropy_coef=0.01, entropy_final=0.0, value_norm=True, validation_tasks=50,
     ),
 }
 
