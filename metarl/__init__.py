@@ -4,6 +4,7 @@ Importing ``metarl`` registers the single-task Gymnasium environments (``metarl/
 """
 
 from metarl import envs as envs
+from metarl.api import evaluate, train
 from metarl.envs.base import BatchedTaskEnv
 from metarl.envs.registry import FAMILIES, make_distribution, make_env
 from metarl.policies import CategoricalMLPPolicy, GaussianMLPPolicy
@@ -17,5 +18,5 @@ __version__ = "0.1.0"
 __all__ = [
     "FAMILIES", "BatchedTaskEnv", "CategoricalMLPPolicy", "GaussianMLPPolicy", "RunDirectory", "Sampler",
     "TaskBatch", "TaskDistribution", "TaskSplit", "Trainer", "Trajectories", "TrialSequence",
-    "load_checkpoint", "make_distribution", "make_env", "seed_everything",
+    "evaluate", "load_checkpoint", "make_distribution", "make_env", "seed_everything", "train",
 ]

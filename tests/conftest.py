@@ -29,3 +29,11 @@ def pytest_terminal_summary(terminalreporter) -> None:
         kinds = ", ".join(f"{k} {_SURVIVED[k]}/{n}" for k, n in sorted(_INJECTED.items()))
         total_in, total_ok = sum(_INJECTED.values()), sum(_SURVIVED.values())
         terminalreporter.write_line(f"faults injected: {total_in}, survived: {total_ok} ({kinds})")
+
+
+def pytest_configure(config) -> None:
+    # One thread per process: on a 2-core CI machine torch's default of 2 threads oversubscribes
+    # the cores as soon as anything else runs, and small matmuls are faster on one thread anyway.
+    import torch
+
+    torch.set_num_threads(1)

@@ -62,7 +62,7 @@ class GymTaskAdapter(BatchedTaskEnv):
         self._make_env, self._configure = make_env, configure
         self._envs: list[gym.Env] = [make_env()]
         self._seeded: list[bool] = [False]
-        self._reset_seeds: np.ndarray | None = None
+        self._reset_seeds: list[int] | None = None  # Python ints: call seeds can exceed int64
         super().__init__(tasks=tasks, **kwargs)
 
     def _spaces(self) -> tuple[gym.Space, gym.Space]:
@@ -83,7 +83,7 @@ class GymTaskAdapter(BatchedTaskEnv):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """As ``BatchedTaskEnv.reset``; with ``seed``, sub-environment ``i`` is reset with ``seed + i``."""
-        self._reset_seeds = None if seed is None else seed + np.arange(self.num_envs)
+        self._reset_seeds = None if seed is None else [int(seed) + i for i in range(self.num_envs)]
         try:
             return super().reset(seed=seed, options=options)
         finally:

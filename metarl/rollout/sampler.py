@@ -245,6 +245,10 @@ class Sampler:
     def _to_tensor(self, array: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(array, device=self.device)
 
+    def _obs_tensor(self, array: np.ndarray) -> torch.Tensor:
+        """Observations as float32 whatever the env's dtype (MuJoCo's are float64)."""
+        return torch.as_tensor(array, dtype=torch.float32, device=self.device)
+
     def _episodes(
         self, policy: FeedForwardPolicy, obs_np: np.ndarray, params: Mapping[str, torch.Tensor] | None,
         deterministic: bool, generator: torch.Generator,
@@ -257,7 +261,7 @@ class Sampler:
         alive = torch.ones(n, dtype=torch.bool, device=self.device)
         steps = 0
         for t in range(horizon):
-            obs = self._to_tensor(obs_np)
+            obs = self._obs_tensor(obs_np)
             dist = policy.distribution(obs.view(n_tasks, episodes_per_task, *obs.shape[1:]), params)
             action = _act(dist, deterministic, generator)
             flat_action = action.reshape(n, *action.shape[2:])
@@ -270,7 +274,7 @@ class Sampler:
             buf["terminated"][:, t], buf["truncated"][:, t] = term_t & alive, trunc_t & alive & ~term_t
             buf["mask"][:, t] = alive.float()
             ended = alive & (term_t | trunc_t)
-            last_obs[ended] = self._to_tensor(obs_np)[ended]
+            last_obs[ended] = self._obs_tensor(obs_np)[ended]
             alive = alive & ~ended
             steps = t + 1
             if not alive.any():
@@ -292,7 +296,7 @@ class Sampler:
         episode = torch.zeros(b, dtype=torch.long, device=self.device)
         steps = 0
         for k in range(max_len):
-            obs = self._to_tensor(obs_np)
+            obs = self._obs_tensor(obs_np)
             dist, value, state = policy.step(obs, prev_action, prev_reward, prev_done, state)
             action = _act(dist, deterministic, generator)
             obs_np, reward, term, trunc, _ = env.step(action.cpu().numpy())

@@ -1,0 +1,115 @@
+"""From sampled episodes to what the MAML losses need, and the sampled adaptation loop.
+
+``prepare_batch`` fits the per-task linear baseline (MAML paper) and turns rewards into
+normalised advantages; ``sample_adaptation`` alternates sampling with the current adapted
+parameters and one inner step, K times, for every task at once (no graph kept: this is the data
+collection; the differentiable replay lives in the learner).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import nn
+
+from metarl.algorithms.maml.adaptation import StepSize, inner_step
+from metarl.algorithms.maml.objectives import inner_loss, normalize_advantages, task_mean
+from metarl.policies.mlp import expand_params, named_params
+from metarl.rl.baselines import linear_baseline_values
+from metarl.rl.returns import discounted_returns, gae
+from metarl.rollout.sampler import Sampler
+from metarl.rollout.trajectories import Trajectories
+from metarl.tasks import TaskBatch
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EpisodeBatch:
+    """Episodes of every task with their learning signal (all constants).
+
+    ``obs [tasks, E, H, obs_dim]``, ``actions [tasks, E, H(, act_dim)]``, ``mask``,
+    ``advantages`` (normalised per task), ``old_log_probs [tasks, E, H]`` (of the sampling policy);
+    ``value [tasks]``: mean reward-to-go per step divided by the advantage scale (the objective's
+    value in the surrogate's units, for the DiCE sampling term); ``returns [tasks]``: mean
+    undiscounted episode return.
+    """
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    mask: torch.Tensor
+    advantages: torch.Tensor
+    old_log_probs: torch.Tensor
+    value: torch.Tensor
+    returns: torch.Tensor
+
+
+def prepare_batch(traj: Trajectories, *, gamma: float, gae_lambda: float,
+                  dtype: torch.dtype = torch.float32) -> EpisodeBatch:
+    """Baseline per task, GAE over it (episodes not bootstrapped past the horizon, as in the
+    paper's code), per-task advantage normalisation."""
+    traj = traj.map(lambda t: t.to(dtype) if t.is_floating_point() else t)
+    returns_to_go = discounted_returns(traj.rewards, traj.mask, gamma)
+    values = linear_baseline_values(traj.obs, traj.mask, returns_to_go)
+    adv, _ = gae(rewards=traj.rewards, values=values, last_value=torch.zeros_like(values[..., 0]),
+                 terminated=traj.terminated, mask=traj.mask, gamma=gamma, lam=gae_lambda)
+    adv, scale = normalize_advantages(adv, traj.mask)
+    return EpisodeBatch(
+        obs=traj.obs, actions=traj.actions, mask=traj.mask, advantages=adv, old_log_probs=traj.log_probs,
+        value=task_mean(returns_to_go, traj.mask) / scale, returns=traj.episode_returns().mean(1),
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SampledAdaptation:
+    """``batches[k]``: episodes sampled with the step-k parameters (k = 0..steps);
+    ``trace[k]``: the step-k parameters ``[tasks, ...]`` (detached); ``params``: the final ones."""
+
+    batches: list[EpisodeBatch]
+    trace: list[dict[str, torch.Tensor]]
+
+    @property
+    def params(self) -> dict[str, torch.Tensor]:
+        return self.trace[-1]
+    time_sampling: float
+    time_adaptation: float
+
+
+def detached_step(policy: nn.Module, params: Mapping[str, torch.Tensor], batch: EpisodeBatch, step_size: StepSize,
+                  estimator: str) -> dict[str, torch.Tensor]:
+    """One inner step evaluated without keeping a graph."""
+    live = {k: v.detach().requires_grad_(True) for k, v in params.items()}
+    logp = policy.distribution(batch.obs, live).log_prob(batch.actions)
+    lr = {k: v.detach() for k, v in step_size.items()} if isinstance(step_size, Mapping) else step_size
+    new = inner_step(live, inner_loss(logp, batch.advantages, batch.mask, estimator), lr, create_graph=False)
+    return {k: v.detach() for k, v in new.items()}
+
+
+def sample_adaptation(
+    *, policy: nn.Module, sampler: Sampler, tasks: TaskBatch, episodes: int, step_sizes: Sequence[StepSize],
+    gamma: float, gae_lambda: float, estimator: str = "plain",
+) -> SampledAdaptation:
+    """Sample, step, sample, ... : ``len(step_sizes)`` inner steps, ``len(step_sizes) + 1`` batches."""
+    params = {k: v.detach() for k, v in expand_params(named_params(policy), len(tasks)).items()}
+    batches, trace, t_sample, t_adapt = [], [params], 0.0, 0.0
+    for k in range(len(step_sizes) + 1):
+        start = time.perf_counter()
+        traj = sampler.collect(policy, tasks, episodes, params=params)
+        mid = time.perf_counter()
+        batches.append(prepare_batch(traj, gamma=gamma, gae_lambda=gae_lambda))
+        if k < len(step_sizes):
+            params = detached_step(policy, params, batches[-1], step_sizes[k], estimator)
+            trace.append(params)
+        t_sample, t_adapt = t_sample + mid - start, t_adapt + time.perf_counter() - mid
+    return SampledAdaptation(batches=batches, trace=trace, time_sampling=t_sample, time_adaptation=t_adapt)
+
+
+def adaptation_returns(
+    *, policy: nn.Module, sampler: Sampler, tasks: TaskBatch, episodes: int, step_sizes: Sequence[StepSize],
+    gamma: float, gae_lambda: float,
+) -> torch.Tensor:
+    """``[steps + 1, tasks]`` mean episode return before adaptation and after each step."""
+    out = sample_adaptation(policy=policy, sampler=sampler, tasks=tasks, episodes=episodes, step_sizes=step_sizes,
+                            gamma=gamma, gae_lambda=gae_lambda)
+    return torch.stack([b.returns for b in out.batches])

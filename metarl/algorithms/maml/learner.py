@@ -1,0 +1,202 @@
+"""The MAML meta-learner for RL: sampled inner adaptation, exact meta-gradient, TRPO or PPO outer.
+
+One meta-iteration: sample a batch of tasks; for each inner step sample episodes with the current
+adapted parameters and take a policy-gradient step; sample post-adaptation episodes; then improve
+the meta-parameters on the post-adaptation surrogate. The outer objective recomputes ("replays")
+the inner steps on the stored episodes as a differentiable function of the meta-parameters, so
+every TRPO probe and Hessian-vector product goes through the adaptation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+from torch.distributions import Distribution, kl_divergence
+
+from metarl.algorithms.maml.adaptation import inner_step
+from metarl.algorithms.maml.config import MamlConfig
+from metarl.algorithms.maml.curvature import gauss_newton_fvp
+from metarl.algorithms.maml.episodes import EpisodeBatch, SampledAdaptation, adaptation_returns, sample_adaptation
+from metarl.algorithms.maml.objectives import inner_loss, outer_surrogate, sampling_term, task_mean
+from metarl.envs.registry import make_distribution, make_env
+from metarl.policies.mlp import CategoricalMLPPolicy, GaussianMLPPolicy, expand_params, named_params
+from metarl.rl.trpo import trpo_step
+from metarl.rollout.sampler import Sampler
+from metarl.tasks import TaskBatch, TaskSplit
+
+
+def build_policy(env: Any, config: MamlConfig) -> nn.Module:
+    import gymnasium as gym
+
+    obs_dim = int(env.single_observation_space.shape[0])
+    space = env.single_action_space
+    if isinstance(space, gym.spaces.Discrete):
+        return CategoricalMLPPolicy(obs_dim=obs_dim, n_actions=int(space.n), hidden_sizes=config.hidden_sizes,
+                                    activation=config.activation)
+    return GaussianMLPPolicy(obs_dim=obs_dim, act_dim=int(space.shape[0]), hidden_sizes=config.hidden_sizes,
+                             activation=config.activation, init_std=config.init_std)
+
+
+def _detached_distribution(policy: nn.Module, obs: torch.Tensor, params: Mapping[str, torch.Tensor]) -> Distribution:
+    with torch.no_grad():
+        return policy.distribution(obs, {k: v.detach() for k, v in params.items()})
+
+
+class MamlLearner:
+    """MAML (Finn et al. 2017) with selectable meta-gradient estimator. ``joint=True`` trains the
+    same policy with the same outer optimiser but no adaptation (the "pretrained on all tasks"
+    baseline)."""
+
+    name = "maml"
+
+    def __init__(self, *, config: MamlConfig, joint: bool = False) -> None:
+        self.config, self.joint = config, joint
+        env_kwargs = {"max_episode_steps": config.horizon} if config.horizon else {}
+        self.env, self.eval_env = make_env(config.env, **env_kwargs), make_env(config.env, **env_kwargs)
+        self.sampler = Sampler(env=self.env, device=config.device, seed=config.seed)
+        self.eval_sampler = Sampler(env=self.eval_env, device=config.device, seed=config.seed + 1)
+        self.split = TaskSplit(distribution=make_distribution(config.env, **config.task_kwargs()), seed=config.seed)
+        self.train_rng = self.split.train_rng()
+        self.validation_set = self.split.validation_tasks(config.validation_tasks)
+        self.policy = build_policy(self.env, config).to(config.device)
+        self.step_sizes: dict[str, torch.Tensor] | None = None
+        if config.learn_inner_lr:
+            self.step_sizes = {k: torch.full_like(v, config.inner_lr, requires_grad=True)
+                               for k, v in named_params(self.policy).items()}
+        self.optimizer = torch.optim.Adam(self.meta_parameters(), lr=config.outer_lr) if config.outer == "ppo" else None
+
+    # ------------------------------------------------------------------ pieces
+    def meta_parameters(self) -> list[torch.Tensor]:
+        """What the outer loop updates: the policy's parameters (and Meta-SGD step sizes)."""
+        extra = list(self.step_sizes.values()) if self.step_sizes is not None else []
+        return list(self.policy.parameters()) + extra
+
+    @property
+    def train_steps(self) -> int:
+        return 0 if self.joint else self.config.inner_steps
+
+    def inner_step_sizes(self, lrs: list[float]) -> list[Any]:
+        """The step size of each step: the learned ones (Meta-SGD) or the given numbers."""
+        return [self.step_sizes] * len(lrs) if self.step_sizes is not None else list(lrs)
+
+    def replay(self, batches: list[EpisodeBatch], *, tasks: int, create_graph: bool) -> tuple[
+            dict[str, torch.Tensor], torch.Tensor]:
+        """Adapted parameters ``[tasks, ...]`` as a function of the meta-parameters, recomputed on
+        the stored inner batches; also the total log-probability ``[tasks]`` of those batches under
+        the parameters that sampled them (for the DiCE sampling term)."""
+        c = self.config
+        params = expand_params(named_params(self.policy), tasks)
+        log_prob_sum = torch.zeros(tasks)
+        lrs = self.inner_step_sizes([c.inner_lr] * len(batches))
+        for batch, lr in zip(batches, lrs, strict=True):
+            logp = self.policy.distribution(batch.obs, params).log_prob(batch.actions)
+            log_prob_sum = log_prob_sum + (logp * batch.mask).sum(tuple(range(1, logp.dim())))
+            loss = inner_loss(logp, batch.advantages, batch.mask, c.estimator)
+            params = inner_step(params, loss, lr, first_order=c.first_order, create_graph=create_graph)
+        return params, log_prob_sum
+
+    def outer_objective(self, batches: list[EpisodeBatch], post: EpisodeBatch, old: Distribution, *,
+                        create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(loss to minimise, mean KL from the sampling policies)`` of the post-adaptation episodes."""
+        c = self.config
+        params, log_prob_sum = self.replay(batches, tasks=post.obs.shape[0], create_graph=create_graph)
+        dist = self.policy.distribution(post.obs, params)
+        clip = c.ppo_clip if c.outer == "ppo" else None
+        surrogate = outer_surrogate(dist.log_prob(post.actions), post.old_log_probs, post.advantages, post.mask,
+                                    clip=clip)
+        if c.estimator == "dice" and batches:
+            surrogate = surrogate + sampling_term(log_prob_sum, post.value)
+        kl = task_mean(kl_divergence(old, dist), post.mask).mean()
+        return -surrogate.mean(), kl
+
+    # ------------------------------------------------------------------ protocol
+    def train_iteration(self, iteration: int) -> dict[str, float]:
+        c = self.config
+        tasks = self.split.distribution.sample(c.meta_batch_size, self.train_rng)
+        sampled = sample_adaptation(
+            policy=self.policy, sampler=self.sampler, tasks=tasks, episodes=c.episodes_per_task,
+            step_sizes=self.inner_step_sizes([c.inner_lr] * self.train_steps), gamma=c.gamma,
+            gae_lambda=c.gae_lambda, estimator=c.estimator)
+        *inner, post = sampled.batches
+        old = _detached_distribution(self.policy, post.obs, sampled.params)
+        start = time.perf_counter()
+
+        def objective(create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
+            return self.outer_objective(inner, post, old, create_graph=create_graph)
+
+        metrics = self._outer_update(objective, sampled)
+        metrics["time_outer"] = time.perf_counter() - start
+        metrics.update(time_sampling=sampled.time_sampling, time_adaptation=sampled.time_adaptation)
+        metrics["return_pre"] = float(sampled.batches[0].returns.mean())
+        metrics["return_post"] = float(post.returns.mean())
+        for k, batch in enumerate(sampled.batches[1:-1], start=1):
+            metrics[f"return_step{k}"] = float(batch.returns.mean())
+        return metrics
+
+    def _outer_update(self, objective: Any, sampled: SampledAdaptation) -> dict[str, float]:
+        c = self.config
+        if c.outer == "trpo":
+            fvp = None
+            if self.step_sizes is None:  # Meta-SGD falls back to the generic double backward
+                fvp = gauss_newton_fvp(
+                    policy=self.policy, trace=sampled.trace, inner=sampled.batches[:-1], post=sampled.batches[-1],
+                    step_sizes=[c.inner_lr] * self.train_steps, estimator=c.estimator,
+                    first_order=c.first_order, damping=c.cg_damping, episodes=c.fvp_episodes)
+            stats = trpo_step(params=self.meta_parameters(), objective=objective, max_kl=c.max_kl,
+                              damping=c.cg_damping, cg_iterations=c.cg_iterations,
+                              backtrack_ratio=c.ls_backtrack_ratio, max_backtracks=c.ls_max_steps, fvp=fvp)
+            return stats.metrics()
+        losses = []
+        for _ in range(c.ppo_epochs):
+            loss, kl = objective(True)
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+            losses.append(float(loss.detach()))
+        return {"ppo_loss_first": losses[0], "ppo_loss_last": losses[-1], "ppo_kl": float(kl.detach())}
+
+    def post_adaptation_returns(self, tasks: TaskBatch, *, lrs: list[float], episodes: int) -> torch.Tensor:
+        """``[len(lrs) + 1, tasks]`` mean returns before and after each step, on the eval stream."""
+        return adaptation_returns(policy=self.policy, sampler=self.eval_sampler, tasks=tasks, episodes=episodes,
+                                  step_sizes=self.inner_step_sizes(lrs), gamma=self.config.gamma,
+                                  gae_lambda=self.config.gae_lambda)
+
+    def validate(self) -> float:
+        c = self.config
+        curve = self.post_adaptation_returns(self.validation_set, lrs=[c.inner_lr] * c.inner_steps,
+                                             episodes=c.episodes_per_task)
+        return float(curve[-1].mean())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "algorithm": self.name,
+            "policy": {k: v.detach().clone() for k, v in self.policy.state_dict().items()},
+            "step_sizes": None if self.step_sizes is None else {k: v.detach().clone()
+                                                                  for k, v in self.step_sizes.items()},
+            "optimizer": None if self.optimizer is None else self.optimizer.state_dict(),
+            "train_rng": self.train_rng.bit_generator.state,
+            "sampler": self.sampler.state_dict(),
+            "eval_sampler": self.eval_sampler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if state.get("algorithm") != self.name:
+            raise ValueError(f"checkpoint is from algorithm {state.get('algorithm')!r}, not {self.name!r}")
+        self.policy.load_state_dict(state["policy"])
+        if (state["step_sizes"] is None) != (self.step_sizes is None):
+            raise ValueError("checkpoint and config disagree on learn_inner_lr (Meta-SGD step sizes)")
+        if self.step_sizes is not None:
+            with torch.no_grad():
+                for k, v in state["step_sizes"].items():
+                    self.step_sizes[k].copy_(v)
+        if self.optimizer is not None and state["optimizer"] is not None:
+            self.optimizer.load_state_dict(state["optimizer"])
+        self.train_rng.bit_generator.state = state["train_rng"]
+        self.sampler.load_state_dict(state["sampler"])
+        self.eval_sampler.load_state_dict(state["eval_sampler"])
+        torch.set_rng_state(state["torch_rng"])

@@ -1,0 +1,145 @@
+import io
+
+import pytest
+import torch
+
+from metarl.algorithms import maml
+from metarl.algorithms.maml.curvature import gauss_newton_fvp
+from metarl.algorithms.maml.episodes import sample_adaptation
+from metarl.algorithms.maml.learner import MamlLearner, _detached_distribution
+from metarl.rl.trpo import fisher_vector_product
+
+TINY = {"hidden_sizes": (8,), "meta_batch_size": 3, "episodes_per_task": 4, "horizon": 10, "validation_tasks": 2,
+        "eval_episodes": 3, "iterations": 2, "fvp_episodes": 0}
+
+
+def _learner(**overrides):
+    torch.manual_seed(0)
+    return MamlLearner(config=maml.make_config("navigation2d", **{**TINY, **overrides}))
+
+
+def test_paper_preset_and_interface():
+    config = maml.make_config("navigation2d")
+    assert (config.hidden_sizes, config.inner_lr, config.meta_batch_size, config.episodes_per_task) == (
+        (100, 100), 0.1, 20, 20)
+    assert (config.max_kl, config.gamma, config.first_order, config.outer) == (0.01, 0.99, False, "trpo")
+    assert {"navigation2d", "pendulum", "halfcheetah-vel", "halfcheetah-dir"} <= set(maml.PRESETS)
+    assert maml.CONFIG is maml.MamlConfig and callable(maml.build_learner)
+
+
+@pytest.mark.parametrize(("field", "value", "match"), [
+    ("inner_steps", 0, "inner_steps must be an integer >= 1"),
+    ("inner_lr", 0.0, "inner_lr must be > 0"),
+    ("inner_lr", -0.1, "inner_lr must be > 0"),
+    ("eval_lrs", (0.1, -1.0), "eval_lrs"),
+    ("estimator", "maml++", "estimator"),
+    ("nonsense", 1, "unknown MAML config fields"),
+])
+def test_bad_config_is_a_clear_error(field, value, match):
+    with pytest.raises(ValueError, match=match):
+        maml.make_config("navigation2d", **{field: value})
+
+
+def test_env_without_preset_needs_hyperparameters():
+    with pytest.raises(ValueError, match="no preset for env 'mountaincar'.*inner_lr"):
+        maml.make_config("mountaincar")
+    config = maml.make_config("mountaincar", inner_lr=0.05, meta_batch_size=4, episodes_per_task=2, iterations=3)
+    assert config.env == "mountaincar"
+
+
+def test_iteration_metrics_and_rejected_flag():
+    metrics = _learner().train_iteration(0)
+    for key in ("return_pre", "return_post", "time_sampling", "time_adaptation", "time_outer", "trpo_rejected",
+                "trpo_kl"):
+        assert key in metrics
+    assert metrics["trpo_kl"] <= 0.01 + 1e-9
+    assert metrics["trpo_rejected"] in (0.0, 1.0)
+
+
+@pytest.mark.parametrize("overrides", [
+    {"estimator": "dice"}, {"estimator": "lvc"}, {"first_order": True}, {"inner_steps": 2},
+    {"outer": "ppo", "ppo_epochs": 2}, {"learn_inner_lr": True},
+])
+def test_variants_run_and_change_the_policy(overrides):
+    learner = _learner(**overrides)
+    before = [p.detach().clone() for p in learner.meta_parameters()]
+    metrics = learner.train_iteration(0)
+    assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
+    changed = any(not torch.equal(a, b) for a, b in zip(before, learner.meta_parameters(), strict=True))
+    assert changed or metrics.get("trpo_rejected") == 1.0
+
+
+@pytest.mark.parametrize("steps", [1, 2])
+def test_gauss_newton_product_equals_double_backward(steps):
+    learner = _learner(inner_steps=steps)
+    c = learner.config
+    tasks = learner.split.distribution.sample(3, learner.train_rng)
+    sampled = sample_adaptation(policy=learner.policy, sampler=learner.sampler, tasks=tasks, episodes=4,
+                                step_sizes=[c.inner_lr] * steps, gamma=c.gamma, gae_lambda=c.gae_lambda)
+    *inner, post = sampled.batches
+    old = _detached_distribution(learner.policy, post.obs, sampled.params)
+    params = learner.meta_parameters()
+    _, kl = learner.outer_objective(inner, post, old, create_graph=True)
+    reference = fisher_vector_product(kl, params, damping=1e-3)
+    fast = gauss_newton_fvp(policy=learner.policy, trace=sampled.trace, inner=inner, post=post,
+                            step_sizes=[c.inner_lr] * steps, estimator="plain", first_order=False, damping=1e-3)
+    v = torch.randn(sum(p.numel() for p in params), generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(fast(v), reference(v), rtol=1e-4, atol=1e-6)
+
+
+def test_checkpoint_round_trip_resumes_identically():
+    a, b = _learner(), _learner()  # built first: building seeds torch's global generator
+    a.train_iteration(0)
+    buffer = io.BytesIO()
+    torch.save({"learner": a.state_dict()}, buffer)
+    buffer.seek(0)
+    state = torch.load(buffer, weights_only=True)["learner"]
+    ma = a.train_iteration(1)
+    b.load_state_dict(state)  # also restores torch's global generator, which a just advanced
+    mb = b.train_iteration(1)
+    assert ma["return_post"] == mb["return_post"] and ma["trpo_loss_after"] == mb["trpo_loss_after"]
+
+
+def test_foreign_checkpoint_is_refused():
+    learner = _learner()
+    state = learner.state_dict()
+    state["algorithm"] = "rl2"
+    with pytest.raises(ValueError, match="'rl2', not 'maml'"):
+        learner.load_state_dict(state)
+
+
+def test_evaluate_result_and_plot(tmp_path):
+    learner = _learner()
+    result = maml.evaluate(learner, num_tasks=3, seed=0, steps=2, pretrain_iterations=1)
+    assert result["algorithm"] == "maml" and result["env"] == "navigation2d"
+    assert len(result["mean_return_by_step"]) == len(result["ci95_by_step"]) == 3
+    assert set(result["baselines"]) == {"pretrained", "random_init", "oracle"}
+    oracle = result["baselines"]["oracle"]["mean_return_by_step"][0]
+    assert oracle > max(result["mean_return_by_step"])  # knows the goal
+    maml.plot_evaluation(result, tmp_path / "eval.png")
+    assert (tmp_path / "eval.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match="num_tasks"):
+        maml.evaluate(learner, num_tasks=0)
+
+
+def test_summary_by_hand():
+    from metarl.algorithms.maml.evaluation import summarize
+
+    out = summarize(torch.tensor([[1.0, 2.0, 3.0], [4.0, 4.0, 4.0]]))
+    assert out["mean_return_by_step"] == [2.0, 4.0]
+    assert out["ci95_by_step"][0] == pytest.approx(1.96 / 3**0.5) and out["ci95_by_step"][1] == 0.0
+
+
+def test_sampled_adaptation_batches_have_normalised_advantages():
+    learner = _learner(inner_steps=2)
+    tasks = learner.split.distribution.sample(3, learner.train_rng)
+    sampled = sample_adaptation(policy=learner.policy, sampler=learner.sampler, tasks=tasks, episodes=4,
+                                step_sizes=[0.1, 0.1], gamma=0.99, gae_lambda=1.0)
+    assert len(sampled.batches) == 3 and len(sampled.trace) == 3
+    for batch in sampled.batches:
+        n = batch.mask.sum((1, 2))
+        mean = (batch.advantages * batch.mask).sum((1, 2)) / n
+        var = (batch.advantages**2 * batch.mask).sum((1, 2)) / n
+        torch.testing.assert_close(mean, torch.zeros(3), atol=1e-5, rtol=0)
+        torch.testing.assert_close(var, torch.ones(3), atol=1e-4, rtol=0)
+    assert not torch.equal(sampled.trace[1]["log_std"], sampled.trace[0]["log_std"])
