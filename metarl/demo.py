@@ -21,8 +21,8 @@ from metarl import api
 from metarl.report import write_report
 
 # Small budgets that show adaptation within about ten minutes on two CPU cores.
-MAML_DEMO: dict[str, Any] = {"iterations": 60}
-RL2_DEMO: dict[str, Any] = {"iterations": 40}
+MAML_DEMO: dict[str, Any] = {"iterations": 80}
+RL2_DEMO: dict[str, Any] = {"iterations": 100}
 
 
 def _parser() -> argparse.ArgumentParser:

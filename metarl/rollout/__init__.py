@@ -14,6 +14,16 @@ from metarl.rollout.trajectories import Trajectories, TrialSequence
 BACKENDS = ("local", "ray")
 
 
+def check_backend(backend: str, workers: int, address: str | None) -> None:
+    """Validate ``--backend / --workers / --ray-address`` before any work starts."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend={backend!r} is not allowed: one of {', '.join(map(repr, BACKENDS))}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers={workers!r} is not allowed: an integer >= 1")
+    if address and backend != "ray":
+        raise ValueError(f"ray_address={address!r} needs backend='ray'")
+
+
 def make_sampler(
     *,
     env_name: str,
@@ -46,6 +56,7 @@ def make_sampler(
 
 
 __all__ = [
-    "BACKENDS", "EpisodeSampler", "RaySampler", "Sampler", "Trajectories", "TrialSequence", "make_sampler",
+    "BACKENDS", "EpisodeSampler", "RaySampler", "Sampler", "Trajectories", "TrialSequence", "check_backend",
+    "make_sampler",
     "sample_action",
 ]

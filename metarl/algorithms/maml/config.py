@@ -12,6 +12,8 @@ import dataclasses
 from dataclasses import field
 from typing import Any, Literal
 
+from metarl.rollout import check_backend
+
 Estimator = Literal["plain", "dice", "lvc"]
 Outer = Literal["trpo", "ppo"]
 
@@ -28,6 +30,9 @@ class MamlConfig:
     seed: int = _f(0, "seed of tasks, sampling and initialisation")
     iterations: int = _f(500, "meta-iterations")
     device: str = _f("cpu", "torch device")
+    backend: str = _f("local", "sampling backend: local, or ray (pip install 'metarl[distributed]')")
+    workers: int = _f(1, "sampling slices / Ray workers (results depend on the seed and this, not on the backend)")
+    ray_address: str = _f("", "address of an existing Ray cluster; empty starts a local Ray instance")
     hidden_sizes: tuple[int, ...] = _f((100, 100), "hidden layer sizes of the policy MLP")
     activation: str = _f("relu", "hidden activation: relu or tanh")
     init_std: float = _f(1.0, "initial action standard deviation (Gaussian policies)")
@@ -90,6 +95,7 @@ def _positive(name: str, value: float) -> None:
 
 def validate(config: MamlConfig) -> MamlConfig:
     """Clear errors for values the algorithm cannot run with."""
+    check_backend(config.backend, config.workers, config.ray_address)
     for name in ("iterations", "meta_batch_size", "episodes_per_task", "inner_steps", "cg_iterations",
                  "ls_max_steps", "ppo_epochs", "validation_tasks", "eval_episodes", "eval_steps"):
         value = getattr(config, name)
@@ -139,3 +145,4 @@ def make_config(env: str, **overrides: Any) -> MamlConfig:
         if isinstance(value, list):
             values[key] = tuple(value)
     return validate(MamlConfig(**values))
+

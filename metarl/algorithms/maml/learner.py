@@ -25,7 +25,7 @@ from metarl.algorithms.maml.objectives import inner_loss, outer_surrogate, sampl
 from metarl.envs.registry import make_distribution, make_env
 from metarl.policies.mlp import CategoricalMLPPolicy, GaussianMLPPolicy, expand_params, named_params
 from metarl.rl.trpo import trpo_step
-from metarl.rollout.sampler import Sampler
+from metarl.rollout import Sampler, make_sampler
 from metarl.tasks import TaskBatch, TaskSplit
 
 
@@ -57,7 +57,9 @@ class MamlLearner:
         self.config, self.joint = config, joint
         env_kwargs = {"max_episode_steps": config.horizon} if config.horizon else {}
         self.env, self.eval_env = make_env(config.env, **env_kwargs), make_env(config.env, **env_kwargs)
-        self.sampler = Sampler(env=self.env, device=config.device, seed=config.seed)
+        self.sampler = make_sampler(env_name=config.env, env_kwargs=env_kwargs, backend=config.backend,
+                                    workers=config.workers, address=config.ray_address or None, seed=config.seed,
+                                    device=config.device)
         self.eval_sampler = Sampler(env=self.eval_env, device=config.device, seed=config.seed + 1)
         self.split = TaskSplit(distribution=make_distribution(config.env, **config.task_kwargs()), seed=config.seed)
         self.train_rng = self.split.train_rng()

@@ -12,6 +12,7 @@ from dataclasses import field
 from typing import Any, Literal
 
 from metarl.envs.registry import FAMILIES, family
+from metarl.rollout import check_backend
 
 
 def _help(text: str) -> dict[str, str]:
@@ -25,6 +26,9 @@ class RL2Config:
     seed: int = field(default=0, metadata=_help("seed of tasks, environments and weights"))
     iterations: int = field(default=500, metadata=_help("meta-iterations (one PPO update each)"))
     device: str = field(default="cpu", metadata=_help("torch device"))
+    backend: str = field(default="local", metadata=_help("sampling backend: local, or ray (metarl[distributed])"))
+    workers: int = field(default=1, metadata=_help("sampling slices / Ray workers (results depend on this)"))
+    ray_address: str = field(default="", metadata=_help("existing Ray cluster; empty starts a local instance"))
     # --- the task set-up
     episodes_per_trial: int = field(default=10, metadata=_help("n: episodes per trial on one task"))
     arms: int = field(default=5, metadata=_help("bandit only: number of arms k"))
@@ -127,6 +131,7 @@ def _check(name: str, ok: bool, value: Any, allowed: str) -> None:
 def validate(config: RL2Config) -> RL2Config:
     """Raise a ValueError naming the first bad field; return ``config`` unchanged otherwise."""
     family(config.env)
+    check_backend(config.backend, config.workers, config.ray_address)
     for name in ("iterations", "episodes_per_trial", "trials_per_iteration", "hidden_size", "ppo_epochs",
                  "minibatches", "validation_tasks", "max_unroll"):
         value = getattr(config, name)

@@ -21,7 +21,7 @@ from metarl.algorithms.rl2.oracle import TaskAwarePolicy, TaskFeatures, with_fea
 from metarl.algorithms.rl2.ppo import RunningNorm, TrialBatch, chunk_batch, ppo_loss, trial_advantages
 from metarl.envs.registry import make_distribution, make_env
 from metarl.policies.recurrent import RecurrentActorCritic
-from metarl.rollout.sampler import Sampler
+from metarl.rollout import make_sampler
 from metarl.rollout.trajectories import TrialSequence
 from metarl.tasks import TaskBatch, TaskSplit
 
@@ -46,7 +46,9 @@ class RL2Learner:
         self.train_rng = self.split.train_rng()
         env_kwargs = {"max_episode_steps": config.max_episode_steps} if config.max_episode_steps else {}
         self.env = make_env(config.env, **family_kwargs(config), **env_kwargs)
-        self.sampler = Sampler(env=self.env, device=self.device, seed=config.seed)
+        self.sampler = make_sampler(env_name=config.env, env_kwargs={**family_kwargs(config), **env_kwargs},
+                                    backend=config.backend, workers=config.workers,
+                                    address=config.ray_address or None, seed=config.seed, device=self.device)
         self.features = TaskFeatures(self.distribution) if config.task_aware else None
         self.policy = self._make_policy().to(self.device)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.lr, eps=1e-5)

@@ -54,6 +54,10 @@ class TaskAwarePolicy:
     def initial_state(self, batch_size: int, device: torch.device) -> State:
         return self.policy.initial_state(batch_size, device)
 
+    def take_tasks(self, start: int, stop: int) -> TaskAwarePolicy:
+        """This policy for the trials ``start:stop`` only (what one sampling slice runs)."""
+        return TaskAwarePolicy(self.policy, self.features[start:stop])
+
     def step(
         self, obs: torch.Tensor, prev_action: torch.Tensor, prev_reward: torch.Tensor,
         prev_done: torch.Tensor, state: State,
