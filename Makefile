@@ -26,7 +26,7 @@ test: $(VENV)/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
-	$(PY) benchmarks/env_throughput.py
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

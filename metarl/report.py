@@ -98,34 +98,40 @@ def _curve(result: dict[str, Any]) -> tuple[str, list[float], list[float] | None
     return None
 
 
+def _draw_adaptation(ax: plt.Axes, name: str, result: dict[str, Any]) -> None:
+    _, ys, ci = _curve(result)
+    start = 0 if "mean_return_by_step" in result else 1
+    xs = list(range(start, start + len(ys)))
+    ax.errorbar(xs, ys, yerr=ci, marker="o", capsize=3, label=f"{name} ({result.get('algorithm', '?')})")
+    for base, value in (result.get("baselines") or {}).items():
+        base_curve = _curve(value) if isinstance(value, dict) else None
+        if base_curve is not None:
+            ax.plot(xs[: len(base_curve[1])], base_curve[1], linestyle=":", marker=".", label=f"{name}: {base}")
+        elif isinstance(value, dict) and isinstance(value.get("mean"), int | float):
+            ax.axhline(value["mean"] / (len(ys) if "mean_return_by_episode" in result else 1),
+                       linestyle=":", linewidth=1, label=f"{name}: {base}")
+
+
 def plot_adaptation(evaluations: dict[str, dict[str, Any]], path: Path) -> bool:
-    """Return against adaptation step / episode for each run, baselines dotted."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    xlabel = None
+    """Return against adaptation step (MAML) or episode within the trial (RL²) for each run, baselines
+    dotted; one panel per kind of x-axis, so steps and episodes never share an axis."""
+    panels: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for name, result in evaluations.items():
         curve = _curve(result)
-        if curve is None:
-            continue
-        xlabel, ys, ci = curve
-        start = 0 if "mean_return_by_step" in result else 1
-        xs = list(range(start, start + len(ys)))
-        ax.errorbar(xs, ys, yerr=ci, marker="o", capsize=3, label=f"{name} ({result.get('algorithm', '?')})")
-        for base, value in (result.get("baselines") or {}).items():
-            base_curve = _curve(value) if isinstance(value, dict) else None
-            if base_curve is not None:
-                ax.plot(xs[: len(base_curve[1])], base_curve[1], linestyle=":", marker=".", label=f"{name}: {base}")
-            elif isinstance(value, dict) and isinstance(value.get("mean"), int | float):
-                ax.axhline(value["mean"] / (len(ys) if "mean_return_by_episode" in result else 1),
-                           linestyle=":", linewidth=1, label=f"{name}: {base}")
-    if xlabel is None:
-        plt.close(fig)
+        if curve is not None:
+            panels.setdefault(curve[0], []).append((name, result))
+    if not panels:
         return False
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("mean return on held-out tasks")
-    ax.set_title("adaptation")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4), squeeze=False)
+    for ax, (xlabel, items) in zip(axes[0], panels.items(), strict=True):
+        for name, result in items:
+            _draw_adaptation(ax, name, result)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("mean return on held-out tasks")
+        ax.set_title(f"adaptation: return against {xlabel}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
     _save(fig, path)
     return True
 
