@@ -97,7 +97,7 @@ def load_learner(run_path: str | Path, which: str = "best") -> tuple[ModuleType,
         if not pointer.is_file():
             raise CheckpointError(f"{run_path} has no checkpoint yet")
         path = ckpt_dir / json.loads(pointer.read_text())["file"]
-    data = load_checkpoint(path, expected_algorithm=run_config["algorithm"])
+    data = load_checkpoint(path, expected_algorithm=run_config["algorithm"], expected_env=run_config["env"])
     learner = module.build_learner(config)
     learner.load_state_dict(data["learner"])
     return module, learner, run_config

@@ -82,12 +82,14 @@ def save_torch(path: Path | str, obj: Any) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def load_checkpoint(path: Path | str, *, expected_algorithm: str | None = None) -> dict[str, Any]:
+def load_checkpoint(
+    path: Path | str, *, expected_algorithm: str | None = None, expected_env: str | None = None
+) -> dict[str, Any]:
     """Load and check a checkpoint written by ``RunDirectory.save_checkpoint``.
 
     Raises ``CheckpointError`` with the reason for a missing, truncated or corrupt file, a file that
     is not a metarl checkpoint (or would need arbitrary code to load), a newer format, or another
-    algorithm's checkpoint.
+    algorithm's or env's checkpoint.
     """
     path = Path(path)
     if not path.is_file():
@@ -110,6 +112,8 @@ def load_checkpoint(path: Path | str, *, expected_algorithm: str | None = None) 
         raise CheckpointError(
             f"{path} is a {data.get('algorithm')!r} checkpoint, expected {expected_algorithm!r}"
         )
+    if expected_env is not None and data.get("env") != expected_env:
+        raise CheckpointError(f"{path} is a checkpoint for env {data.get('env')!r}, expected {expected_env!r}")
     return data
 
 

@@ -15,6 +15,8 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+import torch
+
 from metarl.runs import RunDirectory, load_checkpoint
 
 
@@ -78,6 +80,19 @@ def check_finite(iteration: int, metrics: Mapping[str, float]) -> None:
             raise NumericalError(f"iteration {iteration}: {key} is {value}; training stopped")
 
 
+def check_state_finite(iteration: int, state: Any, prefix: str = "") -> None:
+    """Refuse to checkpoint a learner whose parameters (or optimizer moments) hold a NaN or infinity."""
+    if isinstance(state, torch.Tensor):
+        if state.is_floating_point() and not bool(torch.isfinite(state).all()):
+            raise NumericalError(f"iteration {iteration}: {prefix} contains NaN or infinity; training stopped")
+    elif isinstance(state, Mapping):
+        for key, value in state.items():
+            check_state_finite(iteration, value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(state, list | tuple):
+        for i, value in enumerate(state):
+            check_state_finite(iteration, value, f"{prefix}[{i}]")
+
+
 class Trainer:
     """Runs ``learner`` for ``iterations`` meta-iterations into ``run``."""
 
@@ -107,7 +122,7 @@ class Trainer:
         path = self.run.latest_checkpoint()
         if path is None:
             return 0
-        data = load_checkpoint(path, expected_algorithm=self.learner.name)
+        data = load_checkpoint(path, expected_algorithm=self.learner.name, expected_env=self.env)
         self.learner.load_state_dict(data["learner"])
         self.best_score = float(data.get("best_score", -math.inf))
         self.start_iteration = int(data["iteration"]) + 1
@@ -115,7 +130,9 @@ class Trainer:
         return self.start_iteration
 
     def _checkpoint(self, iteration: int, best: bool) -> None:
-        state = {"algorithm": self.learner.name, "env": self.env, "learner": self.learner.state_dict(),
+        learner_state = self.learner.state_dict()
+        check_state_finite(iteration, learner_state)
+        state = {"algorithm": self.learner.name, "env": self.env, "learner": learner_state,
                  "best_score": self.best_score, "config": self.run.config}
         self.run.save_checkpoint(state, iteration=iteration, best=best)
 
