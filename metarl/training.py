@@ -129,6 +129,18 @@ class Trainer:
         self.run.metrics.truncate_after(int(data["iteration"]))
         return self.start_iteration
 
+    def _train_iteration(self, iteration: int) -> dict[str, float]:
+        """One iteration; an error raised because a NaN reached the learner's weights mid-update
+        (torch's distributions refuse NaN logits, say) is reported as the numerical fault it is."""
+        try:
+            return dict(self.learner.train_iteration(iteration))
+        except (ValueError, RuntimeError) as err:
+            try:
+                check_state_finite(iteration, self.learner.state_dict())
+            except NumericalError as fault:
+                raise fault from err
+            raise
+
     def _checkpoint(self, iteration: int, best: bool) -> None:
         learner_state = self.learner.state_dict()
         check_state_finite(iteration, learner_state)
@@ -143,7 +155,7 @@ class Trainer:
         try:
             for it in range(self.start_iteration, self.iterations):
                 started = time.perf_counter()
-                metrics = dict(self.learner.train_iteration(it))
+                metrics = self._train_iteration(it)
                 check_finite(it, metrics)
                 last = it + 1 == self.iterations
                 best = False

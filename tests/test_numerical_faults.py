@@ -69,3 +69,23 @@ def test_a_checkpoint_of_another_env_is_refused(tmp_path, faults):
     with pytest.raises(CheckpointError, match="env 'bandit', expected 'tabular-mdp'"):
         load_checkpoint(run.latest_checkpoint(), expected_algorithm="rl2", expected_env="tabular-mdp")
     faults.survived("foreign checkpoint")
+
+
+def test_a_nan_gradient_mid_update_is_reported_as_a_numerical_fault(tmp_path, faults):
+    learner = _small_learner()
+    step = learner.optimizer.step
+
+    def poisoned_step(*args, **kwargs):  # a NaN gradient step in the middle of iteration 2's epochs
+        out = step(*args, **kwargs)
+        if learner.iteration >= 2:
+            with torch.no_grad():
+                next(learner.policy.parameters()).view(-1)[0] = float("nan")
+        return out
+
+    learner.optimizer.step = poisoned_step
+    run, trainer = _trainer(tmp_path, learner)
+    faults.injected("nan gradient")
+    with pytest.raises(NumericalError, match=r"iteration 2: .*policy.* contains NaN or infinity"):
+        trainer.run_loop()
+    assert load_checkpoint(run.latest_checkpoint())["iteration"] == 1
+    faults.survived("nan gradient")
