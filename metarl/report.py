@@ -173,8 +173,9 @@ def write_report(runs: Sequence[Path | str], out: Path | str | None = None) -> P
     metrics = {n: read_metrics(r) for n, r in zip(names, runs, strict=True)}
     evaluations = {}
     for n, r in zip(names, runs, strict=True):
-        for ev in read_evaluations(r):
-            evaluations[n if len(read_evaluations(r)) == 1 else f"{n}/{ev['_file']}"] = ev
+        found = read_evaluations(r)
+        for ev in found:
+            evaluations[n if len(found) == 1 else f"{n}/{ev['_file']}"] = ev
     lines = [f"# metarl report: {', '.join(names)}", ""]
     if plot_training(metrics, out / "training.png"):
         lines += ["## Meta-training", "", "![meta-training curves](training.png)", ""]
