@@ -47,12 +47,17 @@ def main() -> None:
     parser.add_argument("--eval-tasks", type=int, default=40)
     parser.add_argument("--plot", default="maml_navigation.png")
     parser.add_argument("--save", default=None, help="write the best policy's state dict here")
+    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="override config fields, e.g. --set init_std=0.3 inner_lr=0.05")
     parser.add_argument("--timing-only", type=int, default=0, metavar="N",
                         help="only time N meta-iterations at the paper's configuration and print the split")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
     extra = {} if args.fvp_episodes is None else {"fvp_episodes": args.fvp_episodes}
+    for name, value in (item.split("=", 1) for item in args.set):
+        parsed = json.loads(value) if value[:1] in "0123456789-[{tf" else value
+        extra[name] = tuple(parsed) if isinstance(parsed, list) else parsed
     learner = MamlLearner(config=make_config("navigation2d", seed=args.seed, estimator=args.estimator,
                                              iterations=args.max_iterations, **extra))
     if args.timing_only:

@@ -5,7 +5,9 @@ Three ways to collect the same experience, measured in one run:
 - ``notebook``: what the notebook metarl grew from did: one Gymnasium Pendulum-v1 and a batch-1
   policy forward per step;
 - ``sync_vector``: Gymnasium's ``SyncVectorEnv`` of 1024 Pendulum-v1 with the same batched policy;
-- ``metarl``: ``Sampler.collect`` (MLP) or ``Sampler.collect_trials`` (GRU) on the batched env.
+- ``metarl``: ``Sampler.collect`` (MLP) or ``Sampler.collect_trials`` (GRU) on the batched env;
+  for the MLP also with ``compile=True`` (``torch.compile`` of the policy forward, compiled before
+  timing), to show whether compilation pays at this size.
 
 Figures are env-steps per second (median of ``--repeats`` runs, spread printed). Goals: metarl at
 least 100x the notebook loop and 10x SyncVectorEnv. The last line printed is one JSON object.
@@ -94,10 +96,10 @@ def sync_vector(kind: str, steps: int) -> int:
     return steps * NUM_ENVS
 
 
-def metarl_sampler(kind: str, episodes: int) -> Callable[[], int]:
+def metarl_sampler(kind: str, episodes: int, compile: bool = False) -> Callable[[], int]:
     tasks = make_distribution("pendulum").sample(NUM_ENVS // episodes if kind == "mlp" else NUM_ENVS,
                                                  np.random.default_rng(0))
-    sampler = Sampler(env=make_env("pendulum"), seed=0)
+    sampler = Sampler(env=make_env("pendulum"), seed=0, compile=compile)
     policy = _mlp_policy() if kind == "mlp" else _gru_policy()
 
     def run() -> int:
@@ -113,7 +115,13 @@ def measure(kind: str, *, quick: bool, repeats: int) -> dict[str, float]:
     nb, nb_spread = _median_rate(lambda: notebook_loop(kind, nb_steps), repeats)
     vec, vec_spread = _median_rate(lambda: sync_vector(kind, vec_steps), repeats)
     ours, ours_spread = _median_rate(metarl_sampler(kind, 16), repeats)
-    return {
+    compiled = {}
+    if kind == "mlp":
+        run = metarl_sampler(kind, 16, compile=True)
+        run()  # the compilation itself is not timed
+        rate, spread = _median_rate(run, repeats)
+        compiled = {"mlp_compiled_steps_per_s": rate, "mlp_compiled_spread": spread, "mlp_compile_speedup": rate / ours}
+    return {**compiled,
         f"{kind}_notebook_steps_per_s": nb, f"{kind}_notebook_spread": nb_spread,
         f"{kind}_sync_vector_steps_per_s": vec, f"{kind}_sync_vector_spread": vec_spread,
         f"{kind}_metarl_steps_per_s": ours, f"{kind}_metarl_spread": ours_spread,
@@ -141,6 +149,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         print(f"{kind:<6} {r[f'{kind}_notebook_steps_per_s']:>12.0f} {r[f'{kind}_sync_vector_steps_per_s']:>14.0f}"
               f" {r[f'{kind}_metarl_steps_per_s']:>12.0f} {r[f'{kind}_ratio_vs_notebook']:>10.1f}x"
               f" {r[f'{kind}_ratio_vs_sync_vector']:>7.1f}x")
+        if "mlp_compiled_steps_per_s" in r and kind == "mlp":
+            print(f"{'mlp, torch.compile':<20} {r['mlp_compiled_steps_per_s']:>40.0f}   "
+                  f"{r['mlp_compile_speedup']:.2f}x eager metarl")
     print(json.dumps({"benchmark": "sampler_throughput", "num_envs": NUM_ENVS, **results}))
     return results
 

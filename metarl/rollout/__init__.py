@@ -33,12 +33,14 @@ def make_sampler(
     address: str | None = None,
     seed: int | None = None,
     device: torch.device | str = "cpu",
+    compile: bool = False,
 ) -> EpisodeSampler:
     """The sampler behind ``--backend {local,ray} --workers N [--ray-address A]``.
 
     Both backends cut each call into ``workers`` slices with the same seeds, so for one seed they
     return identical episodes: ``local`` samples the slices one after another in this process,
     ``ray`` on ``workers`` Ray actors (a local Ray instance unless ``address`` names a cluster).
+    ``compile``: the local sampler's policy forward through ``torch.compile`` (``metarl.compile``).
     """
     from metarl.envs.registry import make_env
     from metarl.tasks import check_count
@@ -50,7 +52,10 @@ def make_sampler(
     if backend == "local":
         if address is not None:
             raise ValueError(f"a Ray address ({address!r}) needs backend='ray', got backend='local'")
-        return Sampler(env=make_env(env_name, **kwargs), device=device, seed=seed, shards=workers)
+        return Sampler(env=make_env(env_name, **kwargs), device=device, seed=seed, shards=workers, compile=compile)
+    if compile:
+        raise ValueError("compile=True is supported with backend='local' only (Ray workers get a new policy "
+                         "object every call, which would recompile every call)")
     return RaySampler(env_name=env_name, env_kwargs=kwargs, workers=workers, address=address, seed=seed,
                       device=device)
 

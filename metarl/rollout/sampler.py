@@ -15,7 +15,7 @@ global generator is never used, so the same seed gives the same episodes on any 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -23,6 +23,7 @@ import torch
 from gymnasium.vector import AutoresetMode
 from torch.distributions import Categorical, Distribution, Independent, Normal
 
+from metarl.compile import CompiledOrEager
 from metarl.envs.base import BatchedTaskEnv
 from metarl.rollout.sharding import (
     SliceSeeds,
@@ -124,11 +125,14 @@ class Sampler:
     """
 
     def __init__(
-        self, *, env: BatchedTaskEnv, device: torch.device | str = "cpu", seed: int | None = None, shards: int = 1
+        self, *, env: BatchedTaskEnv, device: torch.device | str = "cpu", seed: int | None = None, shards: int = 1,
+        compile: bool = False,
     ) -> None:
         self.env = env
         self.device = torch.device(device)
         self.shards = check_count("shards", shards)
+        self.compile = bool(compile)
+        self._forwards: dict[int, CompiledOrEager] = {}
         env.reset(seed=seed)
 
     @property
@@ -230,6 +234,16 @@ class Sampler:
         obs, _ = self.env.reset(seed=seeds.env)
         return obs, torch.Generator(device=self.device).manual_seed(seeds.actions)
 
+    def _forward(self, policy: FeedForwardPolicy) -> Callable[..., Distribution]:
+        """``policy.distribution``, through ``torch.compile`` when the sampler was made with
+        ``compile=True`` (eager after a failed compile; see ``metarl.compile``)."""
+        if not self.compile:
+            return policy.distribution
+        key = id(policy)
+        if key not in self._forwards or self._forwards[key].fn.__self__ is not policy:
+            self._forwards[key] = CompiledOrEager(policy.distribution, name=f"{type(policy).__name__}.distribution")
+        return self._forwards[key]
+
     def _buffers(self, lead: tuple[int, ...], discrete: bool) -> dict[str, torch.Tensor]:
         env, dev = self.env, self.device
         act_shape = () if discrete else env.single_action_space.shape
@@ -262,7 +276,7 @@ class Sampler:
         steps = 0
         for t in range(horizon):
             obs = self._obs_tensor(obs_np)
-            dist = policy.distribution(obs.view(n_tasks, episodes_per_task, *obs.shape[1:]), params)
+            dist = self._forward(policy)(obs.view(n_tasks, episodes_per_task, *obs.shape[1:]), params)
             action = _act(dist, deterministic, generator)
             flat_action = action.reshape(n, *action.shape[2:])
             obs_np, reward, term, trunc, _ = env.step(flat_action.cpu().numpy())

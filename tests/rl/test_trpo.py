@@ -79,3 +79,15 @@ def test_trpo_rejects_a_step_that_violates_the_kl_bound():
     stats = trpo_step(params=[mean], objective=kl_lies, max_kl=0.01)
     assert stats.rejected and torch.count_nonzero(mean.detach()) == 0
     assert stats.metrics()["trpo_rejected"] == 1.0
+
+
+def test_solve_cg_returns_the_product_of_its_solution():
+    from metarl.rl.trpo import solve_cg
+
+    g = torch.Generator().manual_seed(3)
+    m = torch.randn(6, 6, generator=g, dtype=torch.float64)
+    a = m @ m.T + 0.5 * torch.eye(6, dtype=torch.float64)
+    b = torch.randn(6, generator=g, dtype=torch.float64)
+    for iterations in (2, 4, 10):
+        x, ax = solve_cg(lambda v: a @ v, b, iterations=iterations)
+        torch.testing.assert_close(ax, a @ x, rtol=1e-9, atol=1e-9)

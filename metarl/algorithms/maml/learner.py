@@ -59,7 +59,7 @@ class MamlLearner:
         self.env, self.eval_env = make_env(config.env, **env_kwargs), make_env(config.env, **env_kwargs)
         self.sampler = make_sampler(env_name=config.env, env_kwargs=env_kwargs, backend=config.backend,
                                     workers=config.workers, address=config.ray_address or None, seed=config.seed,
-                                    device=config.device)
+                                    device=config.device, compile=config.compile)
         self.eval_sampler = Sampler(env=self.eval_env, device=config.device, seed=config.seed + 1)
         self.split = TaskSplit(distribution=make_distribution(config.env, **config.task_kwargs()), seed=config.seed)
         self.train_rng = self.split.train_rng()
