@@ -63,6 +63,12 @@ class GaussianMLPPolicy(nn.Module):
     """Diagonal Gaussian with an MLP mean and a state-independent learned log-std (MAML paper).
 
     ``distribution(obs [..., obs_dim])`` has batch shape ``obs.shape[:-1]`` and event ``[act_dim]``.
+
+    With ``action_bounds=(low, high)`` the policy acts in normalised units: its actions (and their
+    log-probabilities) live in ``[-1, 1]`` per dimension, and ``env_action`` maps them, clipped, onto
+    ``[low, high]`` for the environment. This is rllab's ``normalize`` wrapper, which the MAML paper's
+    experiments ran under: it makes ``init_std`` mean the same thing whatever the env's units (a
+    std of 1 spans the whole action range, not ten times it on a 0.1-bounded velocity).
     """
 
     discrete = False
@@ -76,6 +82,7 @@ class GaussianMLPPolicy(nn.Module):
         activation: str = "relu",
         init_std: float = 1.0,
         min_std: float = 1e-6,
+        action_bounds: tuple[Sequence[float], Sequence[float]] | None = None,
     ) -> None:
         super().__init__()
         if init_std <= 0 or min_std <= 0:
@@ -84,6 +91,21 @@ class GaussianMLPPolicy(nn.Module):
         self.mean = MLP(in_dim=obs_dim, out_dim=act_dim, hidden_sizes=hidden_sizes, activation=activation)
         self.log_std = nn.Parameter(torch.full((act_dim,), math.log(init_std)))
         self.min_log_std = math.log(min_std)
+        self.normalized = action_bounds is not None
+        if action_bounds is not None:
+            low, high = (torch.as_tensor(b, dtype=torch.float32).reshape(act_dim) for b in action_bounds)
+            if not (torch.isfinite(low).all() and torch.isfinite(high).all() and (high > low).all()):
+                raise ValueError(f"action_bounds must be finite with low < high, got {action_bounds}")
+            # not persistent: the bounds come from the env, so checkpoints stay interchangeable
+            self.register_buffer("action_low", low, persistent=False)
+            self.register_buffer("action_high", high, persistent=False)
+
+    def env_action(self, action: torch.Tensor) -> torch.Tensor:
+        """The environment's action for a policy action ``[..., act_dim]`` (identity unless normalised)."""
+        if not self.normalized:
+            return action
+        unit = (action.clamp(-1.0, 1.0) + 1.0) * 0.5
+        return self.action_low + unit * (self.action_high - self.action_low)
 
     def distribution(self, obs: torch.Tensor, params: Params | None = None) -> Distribution:
         mean = self.mean(obs, params, prefix="mean.")

@@ -88,6 +88,13 @@ def _act(dist: Distribution, deterministic: bool, generator: torch.Generator) ->
     return dist.mode if deterministic else sample_action(dist, generator)
 
 
+def _env_action(policy: object, action: torch.Tensor) -> torch.Tensor:
+    """What the env receives: the policy's action mapped to env units by a normalised policy
+    (``GaussianMLPPolicy(action_bounds=...)``); trajectories keep the policy's own action."""
+    to_env = getattr(policy, "env_action", None)
+    return action if to_env is None else to_env(action)
+
+
 class EpisodeSampler(Protocol):
     """What learners call: the local ``Sampler`` and ``RaySampler`` both implement it."""
 
@@ -279,7 +286,7 @@ class Sampler:
             dist = self._forward(policy)(obs.view(n_tasks, episodes_per_task, *obs.shape[1:]), params)
             action = _act(dist, deterministic, generator)
             flat_action = action.reshape(n, *action.shape[2:])
-            obs_np, reward, term, trunc, _ = env.step(flat_action.cpu().numpy())
+            obs_np, reward, term, trunc, _ = env.step(_env_action(policy, flat_action).cpu().numpy())
             term_t, trunc_t = self._to_tensor(term), self._to_tensor(trunc)
             trunc_t = trunc_t | (t == horizon - 1)
             buf["obs"][:, t], buf["actions"][:, t] = _masked(obs, alive), _masked(flat_action, alive)

@@ -38,6 +38,8 @@ class MamlConfig:
     hidden_sizes: tuple[int, ...] = _f((100, 100), "hidden layer sizes of the policy MLP")
     activation: str = _f("relu", "hidden activation: relu or tanh")
     init_std: float = _f(1.0, "initial action standard deviation (Gaussian policies)")
+    normalize_actions: bool = _f(False, "Gaussian policies act in [-1, 1], mapped onto the env's action bounds "
+                                        "(rllab's normalize, under which the MAML paper ran)")
     meta_batch_size: int = _f(20, "tasks per meta-iteration")
     episodes_per_task: int = _f(20, "episodes per task for every inner step and for the outer step")
     horizon: int = _f(0, "episode length limit; 0 keeps the env's own")
@@ -79,7 +81,7 @@ class MamlConfig:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    "navigation2d": {},
+    "navigation2d": {"normalize_actions": True},
     "pendulum": {"hidden_sizes": (64, 64), "meta_batch_size": 20, "episodes_per_task": 10, "horizon": 200,
                  "inner_lr": 0.05, "eval_lrs": (0.05, 0.025), "eval_episodes": 20, "max_kl": 0.01,
                  "gae_lambda": 0.95, "init_std": 1.0, "iterations": 200},

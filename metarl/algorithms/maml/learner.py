@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.distributions import Distribution, kl_divergence
@@ -37,8 +38,14 @@ def build_policy(env: Any, config: MamlConfig) -> nn.Module:
     if isinstance(space, gym.spaces.Discrete):
         return CategoricalMLPPolicy(obs_dim=obs_dim, n_actions=int(space.n), hidden_sizes=config.hidden_sizes,
                                     activation=config.activation)
+    bounds = None
+    if config.normalize_actions:
+        if not (np.isfinite(space.low).all() and np.isfinite(space.high).all()):
+            raise ValueError(f"normalize_actions needs a bounded action space; {config.env!r} has "
+                             f"low={space.low.tolist()}, high={space.high.tolist()}")
+        bounds = (space.low.tolist(), space.high.tolist())
     return GaussianMLPPolicy(obs_dim=obs_dim, act_dim=int(space.shape[0]), hidden_sizes=config.hidden_sizes,
-                             activation=config.activation, init_std=config.init_std)
+                             activation=config.activation, init_std=config.init_std, action_bounds=bounds)
 
 
 def _detached_distribution(policy: nn.Module, obs: torch.Tensor, params: Mapping[str, torch.Tensor]) -> Distribution:
