@@ -82,7 +82,7 @@ def main() -> None:
     learner.policy.load_state_dict(best[1])
     if args.save:
         torch.save(best[1], args.save)
-    result = evaluate(learner, num_tasks=args.eval_tasks, seed=args.seed + 1)
+    result = evaluate(learner, num_tasks=args.eval_tasks, seed=args.seed + 1, pretrain_iterations=it + 1)
     plot_evaluation(result, args.plot)
     split = {k: statistics.median(t[k] for t in times) for k in times[0]}
     split["time_total"] = sum(split.values())

@@ -114,7 +114,23 @@ class RecurrentActorCritic(nn.Module):
         self, obs: torch.Tensor, prev_action: torch.Tensor, prev_reward: torch.Tensor,
         prev_done: torch.Tensor, state: State,
     ) -> tuple[Distribution, torch.Tensor, State]:
-        """One step for ``[B, ...]`` inputs: ``(distribution over [B], value [B], next state)``."""
+        """One step for ``[B, ...]`` inputs: ``(distribution over [B], value [B], next state)``.
+
+        A GRU steps through its cell function (``_gru_step``): the same recurrence as a length-1
+        sequence (equal hidden states, bit for bit) at about two thirds of the cost, on the
+        sampler's hot path.
+        An LSTM keeps the sequence call, whose oneDNN kernel is faster than its cell on CPU.
+        """
+        if self.cell == "gru":
+            inputs = self.encode(obs, prev_action, prev_reward, prev_done)
+            if not self.separate_value:
+                out = _gru_step(self.rnn, self.embed(inputs), state)
+                return self._distribution(self.policy_head(out)), self.value_head(out)[..., 0], out.unsqueeze(0)
+            actor_state, critic_state = _split_state(state, self.hidden_size)
+            out = _gru_step(self.rnn, self.embed(inputs), actor_state)
+            value_out = _gru_step(self.value_rnn, self.value_embed(inputs), critic_state)
+            state = _join_state(out.unsqueeze(0), value_out.unsqueeze(0))
+            return self._distribution(self.policy_head(out)), self.value_head(value_out)[..., 0], state
         dist, value, state = self.sequence(
             obs[:, None], prev_action[:, None], prev_reward[:, None], prev_done[:, None], state
         )
@@ -174,6 +190,11 @@ class RecurrentActorCritic(nn.Module):
             return Categorical(logits=dist.logits[:, 0])
         normal = dist.base_dist
         return Independent(Normal(normal.loc[:, 0], normal.scale[:, 0]), 1)
+
+
+def _gru_step(rnn: nn.GRU, x: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+    """``[B, in]``, state ``[1, B, hidden]`` -> ``[B, hidden]``: one step of a one-layer ``nn.GRU``."""
+    return torch._VF.gru_cell(x, state[0], rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0)
 
 
 def _split_state(state: State, hidden: int) -> tuple[State, State]:

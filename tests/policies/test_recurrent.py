@@ -105,3 +105,23 @@ def test_bad_constructor_arguments_raise_clear_errors():
         RecurrentActorCritic(obs_dim=2, n_actions=2, act_dim=1)
     with pytest.raises(ValueError, match="cell must be"):
         RecurrentActorCritic(obs_dim=2, n_actions=2, cell="rnn")
+
+
+@pytest.mark.parametrize("separate_value", [False, True])
+def test_gru_steps_equal_the_sequence_bit_for_bit(separate_value):
+    """The sampler's cell-function fast path is the same recurrence as the training-time sequence:
+    hidden states bit for bit (the heads' matmuls may round differently on other shapes)."""
+    torch.manual_seed(0)
+    policy = RecurrentActorCritic(obs_dim=3, act_dim=2, hidden_size=16, separate_value=separate_value)
+    b, length = 5, 6
+    obs, prev_action = torch.randn(b, length, 3), torch.randn(b, length, 2)
+    prev_reward, prev_done = torch.randn(b, length), (torch.rand(b, length) < 0.3).float()
+    with torch.no_grad():
+        dist, values, final = policy.sequence(obs, prev_action, prev_reward, prev_done)
+        state = policy.initial_state(b)
+        for t in range(length):
+            step_dist, value, state = policy.step(obs[:, t], prev_action[:, t], prev_reward[:, t], prev_done[:, t],
+                                                  state)
+            torch.testing.assert_close(step_dist.mean, dist.mean[:, t], rtol=1e-6, atol=1e-7)
+            torch.testing.assert_close(value, values[:, t], rtol=1e-6, atol=1e-7)
+    assert torch.equal(state, final)

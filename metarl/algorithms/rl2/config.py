@@ -108,11 +108,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     ),
 }
 
-# n=100 bandits: returns up to ~80 need value_norm (gamma 1); a large entropy bonus decayed to ~0
-# delays the commit-to-one-arm collapse (measured: 61.0 validation after 250 iterations / 270 s).
+# n=100 bandits. Measured on k=5 (1000 held-out tasks): 512 trials per iteration, lr 1e-3 decayed,
+# entropy 0.05 -> 0 and rewards scaled by 0.1 (no value normalisation) reach 72.7 in 900 iterations
+# / 30 minutes, against 61 for 256 trials, constant lr 1e-3, value_norm and entropy 0.1 -> 0.005,
+# whose entropy collapsed onto one arm within 120 iterations. Thompson 74.3, Gittins 78.2.
 _N100: dict[str, Any] = dict(
-    trials_per_iteration=256, iterations=600, value_norm=True, lr=1e-3, lr_decay=False, ppo_epochs=4,
-    minibatches=2, entropy_coef=0.1, entropy_final=0.005,
+    trials_per_iteration=512, iterations=900, value_norm=False, reward_scale=0.1, lr=1e-3, lr_decay=True,
+    ppo_epochs=4, minibatches=4, entropy_coef=0.05, entropy_final=0.0,
 )
 
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {

@@ -143,3 +143,30 @@ def test_sampled_adaptation_batches_have_normalised_advantages():
         torch.testing.assert_close(mean, torch.zeros(3), atol=1e-5, rtol=0)
         torch.testing.assert_close(var, torch.ones(3), atol=1e-4, rtol=0)
     assert not torch.equal(sampled.trace[1]["log_std"], sampled.trace[0]["log_std"])
+
+
+def test_pretrained_baseline_gets_the_meta_training_budget_and_is_cached(tmp_path, monkeypatch):
+    from metarl.algorithms.maml import evaluation
+
+    trained = []
+    original = MamlLearner.train_iteration
+
+    def counting(self, iteration):
+        if self.joint:
+            trained.append(iteration)
+        return original(self, iteration)
+
+    monkeypatch.setattr(MamlLearner, "train_iteration", counting)
+    learner = _learner()
+    cache = tmp_path / "pretrained.pt"
+    first = evaluation.evaluate(learner, num_tasks=2, seed=0, steps=1, pretrained_cache=cache)
+    assert len(trained) == learner.config.iterations == first["baselines"]["pretrained"]["pretrain_iterations"]
+    assert cache.is_file()
+    second = evaluation.evaluate(learner, num_tasks=2, seed=0, steps=1, pretrained_cache=cache)
+    assert len(trained) == learner.config.iterations  # reused, not trained again
+    assert second["baselines"]["pretrained"] == first["baselines"]["pretrained"]
+    evaluation.evaluate(learner, num_tasks=2, seed=0, steps=1, pretrained_cache=cache, pretrain_iterations=1)
+    assert len(trained) == learner.config.iterations + 1  # another budget: trained anew
+    cache.write_bytes(b"not a checkpoint")
+    evaluation.evaluate(learner, num_tasks=2, seed=0, steps=1, pretrained_cache=cache, pretrain_iterations=1)
+    assert len(trained) == learner.config.iterations + 2  # a damaged cache is rebuilt, not trusted
