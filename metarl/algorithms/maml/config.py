@@ -34,7 +34,7 @@ class MamlConfig:
     workers: int = _f(1, "sampling slices / Ray workers (results depend on the seed and this, not on the backend)")
     ray_address: str = _f("", "address of an existing Ray cluster; empty starts a local Ray instance")
     compile: bool = _f(False, "sample through torch.compile of the policy forward (falls back to eager if "
-                             "compiling fails; measured slower on CPU at the presets' sizes)")
+                             "compiling fails; pays for large batches, not at the presets' sizes on CPU)")
     hidden_sizes: tuple[int, ...] = _f((100, 100), "hidden layer sizes of the policy MLP")
     activation: str = _f("relu", "hidden activation: relu or tanh")
     init_std: float = _f(1.0, "initial action standard deviation (Gaussian policies)")
