@@ -11,6 +11,11 @@ Measured on 2 CPU cores: sampling 1024 pendulum episodes is 1.2x faster compiled
 forward is slower compiled (about 240 vs 210 us: guards and graph breaks around the distribution
 cost more than the fused small matmuls save), and neither MAML's outer step (double backward) nor
 ``nn.GRU`` can be compiled. So compilation is an option, off by default.
+
+Note: the first compilation in a process makes Dynamo switch off ``torch.distributions`` argument
+validation for the whole process. metarl does not rely on it: a NaN that reaches the policy still
+stops training as a numerical fault, reported through the NaN loss instead of the distribution's
+ValueError.
 """
 
 from __future__ import annotations

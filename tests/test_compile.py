@@ -10,6 +10,15 @@ from metarl.policies import GaussianMLPPolicy
 from metarl.rollout import Sampler, make_sampler
 
 
+@pytest.fixture(autouse=True)
+def _keep_distribution_validation():
+    """Dynamo turns torch.distributions' argument checks off for the whole process when it first
+    compiles; put the setting back so that later tests see the default."""
+    saved = torch.distributions.Distribution._validate_args
+    yield
+    torch.distributions.Distribution.set_default_validate_args(saved)
+
+
 def double(x: torch.Tensor) -> torch.Tensor:
     return 2 * x
 
