@@ -29,18 +29,23 @@ def fit_linear_baseline(
 
     Padding rows must be all-zero features (they then add nothing). As in rllab the ridge
     coefficient grows tenfold while any system is singular, which happens when a task's episodes
-    never visit part of the feature space (e.g. all end at the first step).
+    never visit part of the feature space (e.g. all end at the first step). The systems are solved
+    in float64, as rllab's NumPy did: a policy that runs off in a straight line makes the position
+    features collinear with the time features, and with Gram entries near 1e7 float32 cannot tell
+    the ridge from rounding.
     """
     if features.dim() != 3 or targets.shape != features.shape[:2]:
         raise ValueError(f"features must be [tasks, N, F] and targets [tasks, N], got "
                          f"{tuple(features.shape)} and {tuple(targets.shape)}")
+    dtype = features.dtype
+    features, targets = features.double(), targets.double()
     gram = features.transpose(1, 2) @ features
     rhs = (features.transpose(1, 2) @ targets.unsqueeze(-1))
     eye = torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
     for _ in range(attempts):
         coeffs, info = torch.linalg.solve_ex(gram + reg * eye, rhs)
         if not bool(info.any()) and bool(torch.isfinite(coeffs).all()):
-            return coeffs.squeeze(-1)
+            return coeffs.squeeze(-1).to(dtype)
         reg = reg * 10.0 if reg > 0 else 1e-8
     raise ValueError(f"linear baseline: the regression stayed singular up to reg={reg / 10:g}")
 

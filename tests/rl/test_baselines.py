@@ -44,3 +44,21 @@ def test_singular_system_raises_reg_and_bad_shapes_error():
     assert torch.isfinite(coeffs).all()
     with pytest.raises(ValueError, match="features must be"):
         fit_linear_baseline(torch.zeros(5, 4), torch.zeros(5))
+
+
+def test_a_straight_line_runaway_is_fitted_not_refused():
+    """Every episode runs off at full speed: positions are collinear with time and the Gram matrix
+    is ~1e7 in size; float32 could not solve it even with the largest ridge (a crash once seen in
+    MAML's evaluation when fine-tuning a near-deterministic pretrained policy)."""
+    import torch
+
+    from metarl.rl.baselines import linear_baseline_values
+
+    steps = torch.arange(100, dtype=torch.float32)
+    position = (0.0999 * (steps + 1)).clamp(max=9.9)
+    obs = torch.stack([position, -position], dim=-1).expand(3, 20, 100, 2).contiguous()
+    mask = torch.ones(3, 20, 100)
+    returns = -(position.flip(0).cumsum(0).flip(0)).expand(3, 20, 100).contiguous()
+    values = linear_baseline_values(obs, mask, returns)
+    assert values.dtype == torch.float32 and torch.isfinite(values).all()
+    assert (values - returns).abs().max() < 0.05 * returns.abs().max()
