@@ -106,12 +106,14 @@ def load_learner(run_path: str | Path, which: str = "best") -> tuple[ModuleType,
 def evaluate(
     run: str | Path, *, num_tasks: int = 40, seed: int = 0, steps: int | None = None, checkpoint: str = "best",
     oracle: str | Path | None = None, write: bool = True, pretrain_iterations: int | None = None,
+    episodes: int | None = None,
 ) -> dict[str, Any]:
     """Adaptation of the run's meta-learned agent on ``num_tasks`` held-out test tasks.
 
     ``oracle``: (RL²) a run trained with ``task_aware=True`` on the same env, evaluated on the same
     tasks as a baseline. ``pretrain_iterations``: (MAML) budget of the pretrained baseline, by
     default the run's own iterations; the trained baseline is kept in the run directory and reused.
+    ``episodes``: (MAML) episodes per task and adaptation step, by default the run's ``eval_episodes``.
     With ``write`` the result goes to ``RUN/evaluation_seed{seed}.json`` with a PNG beside it.
     """
     module, learner, run_config = load_learner(run, checkpoint)
@@ -121,10 +123,13 @@ def evaluate(
         kwargs["steps"] = steps
     if run_config["algorithm"] == "maml":
         kwargs["pretrained_cache"] = Path(run) / f"baseline_pretrained_seed{seed}.pt"
-        if pretrain_iterations is not None:
-            kwargs["pretrain_iterations"] = pretrain_iterations
-    elif pretrain_iterations is not None:
-        raise ValueError("pretrain_iterations is a MAML evaluation setting; this is an RL² run")
+        for name, value in (("pretrain_iterations", pretrain_iterations), ("episodes", episodes)):
+            if value is not None:
+                kwargs[name] = value
+    else:
+        for name, value in (("pretrain_iterations", pretrain_iterations), ("episodes", episodes)):
+            if value is not None:
+                raise ValueError(f"{name} is a MAML evaluation setting; this is an RL² run")
     if oracle is not None:
         _, oracle_learner, oracle_config = load_learner(oracle, checkpoint)
         if run_config["algorithm"] != "rl2" or oracle_config["algorithm"] != "rl2":

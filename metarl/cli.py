@@ -65,7 +65,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- evaluate
 def cmd_evaluate(args: argparse.Namespace) -> int:
     result = api.evaluate(args.run, num_tasks=args.tasks, seed=args.seed, steps=args.steps, checkpoint=args.checkpoint,
-                          oracle=args.oracle, pretrain_iterations=args.pretrain_iterations)
+                          oracle=args.oracle, pretrain_iterations=args.pretrain_iterations, episodes=args.episodes)
     if args.json:
         print(json.dumps(result))
     else:
@@ -128,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--oracle", metavar="RUN", help="RL²: a task-aware run (--task-aware) to compare against")
     p.add_argument("--pretrain-iterations", type=int, default=None,
                    help="MAML: budget of the pretrained baseline (default: the run's iterations; kept in the run)")
+    p.add_argument("--episodes", type=int, default=None,
+                   help="MAML: episodes per task and adaptation step (default: the run's eval_episodes)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_evaluate)
 

@@ -151,14 +151,25 @@ def _table(evaluations: dict[str, dict[str, Any]]) -> list[str]:
         if "stderr" in r:
             headline = f"{_fmt(headline)} ± {_fmt(r['stderr'])}"
         lines.append(f"| {name} | {r.get('algorithm', '')} | {r.get('env', '')} | {_fmt(headline)} | {series} |")
+        if r.get("gain_by_step"):
+            lines.append(f"| {name} | gain over step 0, paired by task | | | "
+                         f"{_paired(r['gain_by_step'], r.get('gain_ci95_by_step'))} |")
         for base, value in (r.get("baselines") or {}).items():
             if isinstance(value, dict):
                 base_curve = _curve(value)
                 shown = ", ".join(_fmt(v) for v in base_curve[1]) if base_curve else _fmt(value.get("mean", ""))
+                lead, lead_ci = value.get("maml_minus_baseline_by_step"), value.get("maml_minus_baseline_ci95_by_step")
+                if lead:
+                    shown += f" (MAML minus this, paired: {_paired(lead, lead_ci)})"
             else:
                 shown = _fmt(value)
             lines.append(f"| {name} | baseline: {base} | | | {shown} |")
     return lines
+
+
+def _paired(means: list[float], ci95: list[float] | None) -> str:
+    ci95 = ci95 or [float("nan")] * len(means)
+    return ", ".join(f"{m:+.2f} ± {c:.2f}" for m, c in zip(means, ci95, strict=True))
 
 
 def write_report(runs: Sequence[Path | str], out: Path | str | None = None) -> Path:

@@ -30,13 +30,19 @@ def test_maml_evaluate_trains_its_pretrained_baseline_once_and_rl2_refuses_the_f
     maml_run = api.train("maml", env="navigation2d", out=tmp_path / "maml", seed=0, iterations=1, quiet=True,
                          hidden_sizes=(8,), meta_batch_size=2, episodes_per_task=2, horizon=5, validation_tasks=2,
                          eval_episodes=2)
-    args = ["evaluate", str(maml_run), "--tasks", "2", "--steps", "1", "--pretrain-iterations", "2", "--json"]
+    args = ["evaluate", str(maml_run), "--tasks", "2", "--steps", "1", "--pretrain-iterations", "2", "--episodes", "3",
+            "--json"]
     assert main(args) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["baselines"]["pretrained"]["pretrain_iterations"] == 2
+    assert result["episodes_per_step"] == 3 and len(result["gain_by_step"]) == 2
     assert (maml_run / "baseline_pretrained_seed0.pt").is_file()
     rl2_run = api.train("rl2", env="bandit", out=tmp_path / "rl2", seed=0, iterations=1, quiet=True,
                         trials_per_iteration=8, validation_tasks=4)
     assert main(["evaluate", str(rl2_run), "--tasks", "4", "--pretrain-iterations", "2"]) == 2
     err = capsys.readouterr().err
     assert "pretrain_iterations is a MAML evaluation setting" in err and "Traceback" not in err
+    assert main(["evaluate", str(rl2_run), "--tasks", "4", "--episodes", "2"]) == 2
+    assert "episodes is a MAML evaluation setting" in capsys.readouterr().err
+    assert main(["evaluate", str(maml_run), "--tasks", "2", "--episodes", "0"]) == 2
+    assert "episodes" in capsys.readouterr().err

@@ -83,8 +83,8 @@ class MamlConfig:
 PRESETS: dict[str, dict[str, Any]] = {
     "navigation2d": {"normalize_actions": True, "iterations": 800},
     "pendulum": {"hidden_sizes": (64, 64), "meta_batch_size": 20, "episodes_per_task": 10, "horizon": 200,
-                 "inner_lr": 0.05, "eval_lrs": (0.05, 0.025), "eval_episodes": 20, "max_kl": 0.01,
-                 "gae_lambda": 0.95, "init_std": 1.0, "iterations": 200},
+                 "inner_lr": 0.05, "eval_lrs": (0.05, 0.025), "eval_episodes": 40, "max_kl": 0.01,
+                 "gae_lambda": 0.95, "init_std": 1.0, "iterations": 500},
     "halfcheetah-vel": {"meta_batch_size": 40, "episodes_per_task": 20, "horizon": 200, "inner_lr": 0.1,
                         "eval_lrs": (0.1, 0.05), "eval_episodes": 20, "gae_lambda": 1.0, "iterations": 500},
     "halfcheetah-dir": {"meta_batch_size": 40, "episodes_per_task": 20, "horizon": 200, "inner_lr": 0.1,

@@ -28,12 +28,23 @@ from metarl.runs import save_torch
 from metarl.tasks import TaskBatch, check_count
 
 
+def _mean_ci95(values: torch.Tensor) -> tuple[list[float], list[float]]:
+    """``values [steps + 1, tasks]`` -> per-step mean and 95% half-interval (normal approx.)."""
+    n = values.shape[1]
+    std = values.std(1, unbiased=True) if n > 1 else torch.zeros(values.shape[0])
+    return [float(x) for x in values.mean(1)], [float(x) for x in 1.96 * std / math.sqrt(n)]
+
+
 def summarize(curve: torch.Tensor) -> dict[str, list[float]]:
-    """``curve [steps + 1, tasks]`` -> mean and 95% half-interval (normal approx.) per step."""
-    n = curve.shape[1]
-    std = curve.std(1, unbiased=True) if n > 1 else torch.zeros(curve.shape[0])
-    return {"mean_return_by_step": [float(x) for x in curve.mean(1)],
-            "ci95_by_step": [float(x) for x in 1.96 * std / math.sqrt(n)]}
+    """``curve [steps + 1, tasks]`` -> mean and 95% half-interval per step, and the gain over step 0.
+
+    The gain is paired (each task's return after k steps minus its own return before adapting), so
+    its interval leaves out how much tasks differ from each other: it answers "does adapting help?"
+    where the per-step intervals, dominated by that spread, overlap.
+    """
+    mean, ci = _mean_ci95(curve)
+    gain, gain_ci = _mean_ci95(curve - curve[:1])
+    return {"mean_return_by_step": mean, "ci95_by_step": ci, "gain_by_step": gain, "gain_ci95_by_step": gain_ci}
 
 
 def navigation_oracle(tasks: TaskBatch, *, horizon: int) -> np.ndarray:
@@ -80,10 +91,13 @@ def pretrained_baseline(learner: MamlLearner, *, seed: int, iterations: int, cac
 def evaluate(
     learner: MamlLearner, *, num_tasks: int = 40, seed: int = 0, steps: int | None = None,
     pretrain_iterations: int | None = None, baselines: bool = True, pretrained_cache: str | Path | None = None,
+    episodes: int | None = None,
 ) -> dict[str, Any]:
     """The result dict of ``metarl evaluate`` (see the module docstring). ``pretrain_iterations``:
-    the pretrained baseline's budget (default: the config's meta-training iterations)."""
+    the pretrained baseline's budget (default: the config's meta-training iterations); ``episodes``:
+    per task and adaptation step (default: the config's ``eval_episodes``)."""
     c = learner.config
+    episodes = check_count("episodes", c.eval_episodes if episodes is None else episodes)
     pretrain_iterations = check_count("pretrain_iterations", c.iterations if pretrain_iterations is None
                                       else pretrain_iterations)
     num_tasks = check_count("num_tasks", num_tasks)
@@ -93,9 +107,10 @@ def evaluate(
     learner.eval_env.reset(seed=seed)
     torch.manual_seed(seed)
     result: dict[str, Any] = {"algorithm": "maml", "env": c.env, "num_tasks": num_tasks, "steps": steps,
-                              "step_sizes": lrs, "episodes_per_step": c.eval_episodes, "seed": seed,
+                              "step_sizes": lrs, "episodes_per_step": episodes, "seed": seed,
                               "estimator": c.estimator, "first_order": c.first_order}
-    result.update(summarize(learner.post_adaptation_returns(tasks, lrs=lrs, episodes=c.eval_episodes)))
+    maml_curve = learner.post_adaptation_returns(tasks, lrs=lrs, episodes=episodes)
+    result.update(summarize(maml_curve))
     result["baselines"] = {}
     if not baselines:
         return result
@@ -104,13 +119,22 @@ def evaluate(
     random_init = _baseline_learner(learner, seed=seed + 2000, joint=False)
     for name, other in (("pretrained", pretrained), ("random_init", random_init)):
         other.eval_env.reset(seed=seed)
-        curve = other.post_adaptation_returns(tasks, lrs=lrs, episodes=c.eval_episodes)
-        result["baselines"][name] = summarize(curve)
+        curve = other.post_adaptation_returns(tasks, lrs=lrs, episodes=episodes)
+        result["baselines"][name] = _against(maml_curve, curve)
     result["baselines"]["pretrained"]["pretrain_iterations"] = pretrain_iterations
     if c.env == "navigation2d":
         oracle = torch.as_tensor(navigation_oracle(tasks, horizon=c.horizon or 100)).unsqueeze(0)
-        result["baselines"]["oracle"] = summarize(oracle.expand(steps + 1, -1))
+        result["baselines"]["oracle"] = _against(maml_curve, oracle.expand(steps + 1, -1).to(maml_curve.dtype))
     return result
+
+
+def _against(maml_curve: torch.Tensor, curve: torch.Tensor) -> dict[str, Any]:
+    """A baseline's ``summarize`` plus MAML's lead over it per step, paired by task: both ran on the
+    same tasks from the same reset seed, so the difference leaves out how hard each task is."""
+    out: dict[str, Any] = summarize(curve)
+    lead, lead_ci = _mean_ci95(maml_curve - curve)
+    out.update(maml_minus_baseline_by_step=lead, maml_minus_baseline_ci95_by_step=lead_ci)
+    return out
 
 
 def plot_evaluation(result: dict[str, Any], path: str | Path) -> None:

@@ -116,6 +116,10 @@ def test_evaluate_result_and_plot(tmp_path):
     assert set(result["baselines"]) == {"pretrained", "random_init", "oracle"}
     oracle = result["baselines"]["oracle"]["mean_return_by_step"][0]
     assert oracle > max(result["mean_return_by_step"])  # knows the goal
+    for base in result["baselines"].values():  # paired lead: the mean of differences is the difference of means
+        lead = [m - b for m, b in zip(result["mean_return_by_step"], base["mean_return_by_step"], strict=True)]
+        assert base["maml_minus_baseline_by_step"] == pytest.approx(lead, abs=1e-4)
+        assert len(base["maml_minus_baseline_ci95_by_step"]) == 3
     maml.plot_evaluation(result, tmp_path / "eval.png")
     assert (tmp_path / "eval.png").stat().st_size > 1000
     with pytest.raises(ValueError, match="num_tasks"):
@@ -128,6 +132,9 @@ def test_summary_by_hand():
     out = summarize(torch.tensor([[1.0, 2.0, 3.0], [4.0, 4.0, 4.0]]))
     assert out["mean_return_by_step"] == [2.0, 4.0]
     assert out["ci95_by_step"][0] == pytest.approx(1.96 / 3**0.5) and out["ci95_by_step"][1] == 0.0
+    # paired gain: per-task differences 3, 2, 1 -> mean 2, std 1
+    assert out["gain_by_step"] == [0.0, 2.0]
+    assert out["gain_ci95_by_step"] == [0.0, pytest.approx(1.96 / 3**0.5)]
 
 
 def test_sampled_adaptation_batches_have_normalised_advantages():

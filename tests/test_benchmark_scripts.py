@@ -1,0 +1,21 @@
+"""The results benchmarks run end to end at tiny budgets (their numbers are measured, not tested)."""
+
+import json
+
+from benchmarks import maml_pendulum
+
+
+def test_maml_pendulum_script_prints_its_checks(tmp_path, capsys):
+    assert maml_pendulum.main(["--out", str(tmp_path / "run"), "--iterations", "1", "--tasks", "3",
+                               "--threads", "1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(lines[-1])
+    assert set(result["checks"]) == {"adaptation_gain_above_zero", "above_pretrained_fine_tuned"}
+    assert result["baselines"]["pretrained"]["pretrain_iterations"] == 1
+
+
+def test_checks_read_the_lower_end_of_the_paired_interval():
+    result = {"gain_by_step": [0.0, 10.0], "gain_ci95_by_step": [0.0, 9.0],
+              "baselines": {"pretrained": {"maml_minus_baseline_by_step": [0.0, 10.0],
+                                           "maml_minus_baseline_ci95_by_step": [0.0, 11.0]}}}
+    assert maml_pendulum.checks(result) == {"adaptation_gain_above_zero": True, "above_pretrained_fine_tuned": False}
