@@ -42,11 +42,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=100, help="held-out test tasks")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--iterations", type=int, default=None, help="override the preset's meta-iterations")
+    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="override config fields, e.g. --set meta_batch_size=40")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     run, started = Path(args.out), time.perf_counter()
     if not (run / "checkpoints" / "best.pt").is_file():
         overrides = {} if args.iterations is None else {"iterations": args.iterations}
+        for name, value in (item.split("=", 1) for item in args.set):
+            overrides[name] = json.loads(value) if value[:1] in "0123456789-[tf" else value
         api.train("maml", env="pendulum", out=run, seed=args.seed, quiet=True, **overrides)
     trained = time.perf_counter() - started
     result = api.evaluate(run, num_tasks=args.tasks, seed=args.eval_seed)

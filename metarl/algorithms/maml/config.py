@@ -82,6 +82,8 @@ class MamlConfig:
 
 PRESETS: dict[str, dict[str, Any]] = {
     "navigation2d": {"normalize_actions": True, "iterations": 800},
+    # Evaluated with 40 episodes per step (the paper's protocol): at 20 the adaptation gain of a
+    # good pendulum policy drowned in start-state noise (+7 ± 17 after 3 steps; +31 ± 14 at 40).
     "pendulum": {"hidden_sizes": (64, 64), "meta_batch_size": 20, "episodes_per_task": 10, "horizon": 200,
                  "inner_lr": 0.05, "eval_lrs": (0.05, 0.025), "eval_episodes": 40, "max_kl": 0.01,
                  "gae_lambda": 0.95, "init_std": 1.0, "iterations": 500},
