@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--env", default="pendulum", help="task family")
     p.add_argument("--seed", type=int, default=0, help="training seed")
     p.add_argument("--eval-seed", type=int, default=1, help="seed of the held-out evaluation")
-    p.add_argument("--eval-tasks", type=int, default=20, help="held-out test tasks for MAML (each is adapted)")
+    p.add_argument("--eval-tasks", type=int, default=100, help="held-out test tasks for MAML (each is adapted)")
     p.add_argument("--rl2-eval-tasks", type=int, default=500,
                    help="held-out test tasks for RL² (cheap: one trial each, all in parallel)")
     p.add_argument("--maml-iterations", type=int, default=None, help="MAML meta-iterations (default: demo budget)")
