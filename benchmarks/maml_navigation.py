@@ -16,6 +16,7 @@ import torch
 
 from metarl.algorithms.maml import evaluate, make_config, plot_evaluation
 from metarl.algorithms.maml.learner import MamlLearner
+from metarl.config_cli import parse_overrides
 from metarl.runs import seed_everything
 
 PAPER = [-40.41, -11.68, -3.33, -3.23]
@@ -55,9 +56,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
     extra = {} if args.fvp_episodes is None else {"fvp_episodes": args.fvp_episodes}
-    for name, value in (item.split("=", 1) for item in args.set):
-        parsed = json.loads(value) if value[:1] in "0123456789-[{tf" else value
-        extra[name] = tuple(parsed) if isinstance(parsed, list) else parsed
+    extra.update(parse_overrides(args.set))
     learner = MamlLearner(config=make_config("navigation2d", seed=args.seed, estimator=args.estimator,
                                              iterations=args.max_iterations, **extra))
     if args.timing_only:

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from metarl import api
+from metarl.config_cli import parse_overrides
 
 
 def _row(name: str, means: list[float], ci: list[float]) -> str:
@@ -48,9 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     run, started = Path(args.out), time.perf_counter()
     if not (run / "checkpoints" / "best.pt").is_file():
-        overrides = {} if args.iterations is None else {"iterations": args.iterations}
-        for name, value in (item.split("=", 1) for item in args.set):
-            overrides[name] = json.loads(value) if value[:1] in "0123456789-[tf" else value
+        overrides = parse_overrides(args.set)
+        if args.iterations is not None:
+            overrides["iterations"] = args.iterations
         api.train("maml", env="pendulum", out=run, seed=args.seed, quiet=True, **overrides)
     trained = time.perf_counter() - started
     result = api.evaluate(run, num_tasks=args.tasks, seed=args.eval_seed)

@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from metarl.algorithms import rl2
+from metarl.config_cli import parse_overrides
 
 # Duan et al. 2016, Tables 1 and 2 (see REFERENCE.md): (RL², best classic baseline and its name, random)
 PAPER = {
@@ -75,9 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="config overrides")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    overrides = {k: json.loads(v) if v[:1] in "0123456789-[{tf" else v
-                 for k, v in (item.split("=", 1) for item in args.set)}
-    overrides = {k: (v if not isinstance(v, list) else tuple(v)) for k, v in overrides.items()}
+    overrides = parse_overrides(args.set)
     if args.iterations is not None:
         overrides["iterations"] = args.iterations
     config = rl2.make_config(args.preset, seed=args.seed, **overrides)

@@ -121,15 +121,12 @@ def evaluate(
     kwargs: dict[str, Any] = {"num_tasks": num_tasks, "seed": seed}
     if steps is not None:
         kwargs["steps"] = steps
+    maml_only = {k: v for k, v in (("pretrain_iterations", pretrain_iterations), ("episodes", episodes))
+                 if v is not None}
     if run_config["algorithm"] == "maml":
-        kwargs["pretrained_cache"] = Path(run) / f"baseline_pretrained_seed{seed}.pt"
-        for name, value in (("pretrain_iterations", pretrain_iterations), ("episodes", episodes)):
-            if value is not None:
-                kwargs[name] = value
-    else:
-        for name, value in (("pretrain_iterations", pretrain_iterations), ("episodes", episodes)):
-            if value is not None:
-                raise ValueError(f"{name} is a MAML evaluation setting; this is an RL² run")
+        kwargs.update(maml_only, pretrained_cache=Path(run) / f"baseline_pretrained_seed{seed}.pt")
+    elif maml_only:
+        raise ValueError(f"{next(iter(maml_only))} is a MAML evaluation setting; this is an RL² run")
     if oracle is not None:
         _, oracle_learner, oracle_config = load_learner(oracle, checkpoint)
         if run_config["algorithm"] != "rl2" or oracle_config["algorithm"] != "rl2":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import types
 import typing
 from collections.abc import Mapping
@@ -91,3 +92,16 @@ def config_from_dict(config_type: type, data: Mapping[str, Any]) -> Any:
         is_seq = typing.get_origin(_base_type(hints[key])) in (tuple, list)
         kwargs[key] = tuple(value) if is_seq and isinstance(value, list) else value
     return config_type(**kwargs)
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` strings (a script's ``--set``) -> config field values: numbers, lists (as tuples,
+    the configs' sequence type), objects and booleans are read as JSON, anything else is a string."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"overrides take NAME=VALUE, got {item!r}")
+        parsed = json.loads(value) if value[:1] in "0123456789-[{tf" else value
+        out[name] = tuple(parsed) if isinstance(parsed, list) else parsed
+    return out

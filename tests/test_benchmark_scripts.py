@@ -19,3 +19,15 @@ def test_checks_read_the_lower_end_of_the_paired_interval():
               "baselines": {"pretrained": {"maml_minus_baseline_by_step": [0.0, 10.0],
                                            "maml_minus_baseline_ci95_by_step": [0.0, 11.0]}}}
     assert maml_pendulum.checks(result) == {"adaptation_gain_above_zero": True, "above_pretrained_fine_tuned": False}
+
+
+def test_set_overrides_are_typed_like_config_fields():
+    import pytest
+
+    from metarl.config_cli import parse_overrides
+
+    assert parse_overrides(["inner_lr=0.05", "hidden_sizes=[64,64]", "estimator=lvc", "compile=true",
+                            "meta_batch_size=40"]) == {"inner_lr": 0.05, "hidden_sizes": (64, 64), "estimator": "lvc",
+                                                       "compile": True, "meta_batch_size": 40}
+    with pytest.raises(ValueError, match="NAME=VALUE, got 'lvc'"):
+        parse_overrides(["lvc"])
