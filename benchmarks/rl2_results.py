@@ -3,16 +3,22 @@ numbers beside ours.
 
     .venv/bin/python benchmarks/rl2_results.py --preset bandit-k5-n10 --minutes 10
     .venv/bin/python benchmarks/rl2_results.py --preset pendulum --minutes 20 --oracle
+    .venv/bin/python benchmarks/rl2_results.py --run runs/k10   # a run of `metarl train rl2`
 
 Training stops at the preset's iterations or the time budget, whichever comes first; the policy
 with the best validation score is evaluated on ``--tasks`` held-out tasks. Prints a table, then one
 JSON line (the evaluation dict plus training time, iterations and throughput).
+
+Runs longer than a sitting are better trained with ``metarl train rl2 --env PRESET --out RUN``,
+which checkpoints and continues with ``--resume RUN``; ``--run RUN`` then evaluates its best
+checkpoint here, beside the paper's numbers, with the training figures read from its metrics.csv.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import csv
 import json
 import sys
 import time
@@ -21,6 +27,7 @@ from pathlib import Path
 import torch
 
 from metarl.algorithms import rl2
+from metarl.api import load_learner
 from metarl.config_cli import parse_overrides
 
 # Duan et al. 2016, Tables 1 and 2 (see REFERENCE.md): (RL², best classic baseline and its name, random)
@@ -62,9 +69,26 @@ def train(learner: rl2.RL2Learner, *, seconds: float, validate_every: int, log) 
             "env_steps_per_second": steps / max(busy, 1e-9), "best_validation": best}
 
 
+def training_from_metrics(run: Path) -> dict[str, float]:
+    """The training figures of a ``metarl train`` run, from its metrics.csv (one row per iteration)."""
+    path = run / "metrics.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{run} has no metrics.csv: not a metarl run, or it has not trained yet")
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    steps = sum(float(r["env_steps"]) for r in rows)
+    busy = sum(float(r["time_sampling"]) + float(r["time_update"]) for r in rows)
+    scores = [float(r["validation_score"]) for r in rows if r.get("validation_score")]
+    return {"iterations": len(rows), "train_seconds": sum(float(r["time_iteration"]) for r in rows),
+            "train_env_steps": steps, "env_steps_per_second": steps / max(busy, 1e-9),
+            "best_validation": max(scores, default=float("nan"))}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", required=True, help=f"one of {sorted(set(rl2.PRESETS) | set(rl2.VARIANTS))}")
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--preset", help=f"train one of {sorted(set(rl2.PRESETS) | set(rl2.VARIANTS))}")
+    group.add_argument("--run", help="evaluate the best checkpoint of a `metarl train rl2` run instead of training")
     parser.add_argument("--minutes", type=float, default=10.0, help="training time budget (each model)")
     parser.add_argument("--iterations", type=int, default=None, help="override the preset's iterations")
     parser.add_argument("--tasks", type=int, default=1000, help="held-out test tasks")
@@ -76,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="config overrides")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.run:
+        return report_run(Path(args.run), tasks=args.tasks, seed=args.seed, out=args.out)
     overrides = parse_overrides(args.set)
     if args.iterations is not None:
         overrides["iterations"] = args.iterations
@@ -94,14 +120,30 @@ def main(argv: list[str] | None = None) -> int:
     result["training"] = training
     if oracle_training is not None:
         result["oracle_training"] = oracle_training
-    print_table(args.preset, result)
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / f"rl2_{args.preset}.json").write_text(json.dumps(result, indent=2))
-        rl2.plot_evaluation(result, out / f"rl2_{args.preset}.png")
-    print(json.dumps(result))
+    publish(args.preset, result, args.out)
     return 0
+
+
+def report_run(run: Path, *, tasks: int, seed: int, out: str | None) -> int:
+    """Evaluate a trained run's best checkpoint on held-out tasks of evaluation seed ``seed + 1000``."""
+    _, learner, run_config = load_learner(run, "best")
+    if run_config["algorithm"] != "rl2":
+        raise SystemExit(f"{run} is a {run_config['algorithm']!r} run; this benchmark reports RL² runs")
+    result = rl2.evaluate(learner, num_tasks=tasks, seed=seed + 1000)
+    result["training"] = training_from_metrics(run)
+    publish(run_config["algorithm_config"].get("preset") or run_config["env"], result, out)
+    return 0
+
+
+def publish(preset: str, result: dict, out: str | None) -> None:
+    """Print the table and the JSON line; with ``out``, also write them as JSON and a PNG."""
+    print_table(preset, result)
+    if out:
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"rl2_{preset}.json").write_text(json.dumps(result, indent=2))
+        rl2.plot_evaluation(result, folder / f"rl2_{preset}.png")
+    print(json.dumps(result))
 
 
 def print_table(preset: str, result: dict) -> None:

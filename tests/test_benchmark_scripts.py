@@ -31,3 +31,18 @@ def test_set_overrides_are_typed_like_config_fields():
                                                        "compile": True, "meta_batch_size": 40}
     with pytest.raises(ValueError, match="NAME=VALUE, got 'lvc'"):
         parse_overrides(["lvc"])
+
+
+def test_rl2_results_reports_a_trained_run(tmp_path, capsys):
+    import metarl
+    from benchmarks import rl2_results
+
+    run = metarl.train("rl2", env="bandit", out=str(tmp_path / "run"), seed=0, iterations=2, quiet=True,
+                       trials_per_iteration=16, validation_tasks=8, validate_every=1)
+    assert rl2_results.main(["--run", str(run), "--tasks", "10", "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    result = json.loads(out.strip().splitlines()[-1])
+    assert "RL² on bandit: 10 held-out tasks" in out
+    assert result["training"]["iterations"] == 2
+    assert result["training"]["train_env_steps"] == 2 * 16 * 10
+    assert (tmp_path / "out" / "rl2_bandit.json").is_file()
