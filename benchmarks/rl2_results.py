@@ -1,13 +1,14 @@
-"""Train RL² on one preset within a time budget, evaluate it on held-out tasks, print the paper's
-numbers beside ours.
+"""Train RL² on one preset (optionally within a time budget), evaluate it on held-out tasks, print
+the paper's numbers beside ours.
 
     .venv/bin/python benchmarks/rl2_results.py --preset bandit-k5-n10 --minutes 10
     .venv/bin/python benchmarks/rl2_results.py --preset pendulum --minutes 20 --oracle
     .venv/bin/python benchmarks/rl2_results.py --run runs/k10   # a run of `metarl train rl2`
 
-Training stops at the preset's iterations or the time budget, whichever comes first; the policy
-with the best validation score is evaluated on ``--tasks`` held-out tasks. Prints a table, then one
-JSON line (the evaluation dict plus training time, iterations and throughput).
+Training stops at the preset's iterations or the time budget (``--minutes``, none by default),
+whichever comes first; the policy with the best validation score is evaluated on ``--tasks``
+held-out tasks. Prints a table, then one JSON line (the evaluation dict plus training time,
+iterations and throughput).
 
 Runs longer than a sitting are better trained with ``metarl train rl2 --env PRESET --out RUN``,
 which checkpoints and continues with ``--resume RUN``; ``--run RUN`` then evaluates its best
@@ -89,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--preset", help=f"train one of {sorted(set(rl2.PRESETS) | set(rl2.VARIANTS))}")
     group.add_argument("--run", help="evaluate the best checkpoint of a `metarl train rl2` run instead of training")
-    parser.add_argument("--minutes", type=float, default=10.0, help="training time budget (each model)")
+    parser.add_argument("--minutes", type=float, default=0.0,
+                        help="training time budget of each model; 0 (default) = the preset's iterations, no budget")
     parser.add_argument("--iterations", type=int, default=None, help="override the preset's iterations")
     parser.add_argument("--tasks", type=int, default=1000, help="held-out test tasks")
     parser.add_argument("--seed", type=int, default=0)
@@ -102,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     if args.run:
         return report_run(Path(args.run), tasks=args.tasks, seed=args.seed, out=args.out)
+    if args.minutes < 0:
+        raise SystemExit(f"--minutes={args.minutes} is not allowed: a number >= 0 (0 = no time budget)")
     overrides = parse_overrides(args.set)
     if args.iterations is not None:
         overrides["iterations"] = args.iterations
@@ -111,11 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         print(text, file=sys.stderr, flush=True)
 
     learner = rl2.build_learner(config)
-    training = train(learner, seconds=args.minutes * 60, validate_every=args.validate_every, log=log)
+    seconds = args.minutes * 60 or float("inf")
+    training = train(learner, seconds=seconds, validate_every=args.validate_every, log=log)
     oracle, oracle_training = None, None
     if args.oracle:
         oracle = rl2.build_oracle(config)
-        oracle_training = train(oracle, seconds=args.minutes * 60, validate_every=args.validate_every, log=log)
+        oracle_training = train(oracle, seconds=seconds, validate_every=args.validate_every, log=log)
     result = rl2.evaluate(learner, num_tasks=args.tasks, seed=args.seed + 1000, oracle=oracle)
     result["training"] = training
     if oracle_training is not None:
