@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import csv
 import json
 import sys
 import time
@@ -30,6 +29,7 @@ import torch
 from metarl.algorithms import rl2
 from metarl.api import load_learner
 from metarl.config_cli import parse_overrides
+from metarl.runs import MetricsLog, write_json
 
 # Duan et al. 2016, Tables 1 and 2 (see REFERENCE.md): (RL², best classic baseline and its name, random)
 PAPER = {
@@ -75,8 +75,7 @@ def training_from_metrics(run: Path) -> dict[str, float]:
     path = run / "metrics.csv"
     if not path.is_file():
         raise FileNotFoundError(f"{run} has no metrics.csv: not a metarl run, or it has not trained yet")
-    with path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = MetricsLog(path).rows
     steps = sum(float(r["env_steps"]) for r in rows)
     busy = sum(float(r["time_sampling"]) + float(r["time_update"]) for r in rows)
     scores = [float(r["validation_score"]) for r in rows if r.get("validation_score")]
@@ -146,7 +145,7 @@ def publish(preset: str, result: dict, out: str | None) -> None:
     if out:
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"rl2_{preset}.json").write_text(json.dumps(result, indent=2))
+        write_json(folder / f"rl2_{preset}.json", result)
         rl2.plot_evaluation(result, folder / f"rl2_{preset}.png")
     print(json.dumps(result))
 

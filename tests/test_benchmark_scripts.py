@@ -45,4 +45,14 @@ def test_rl2_results_reports_a_trained_run(tmp_path, capsys):
     assert "RL² on bandit: 10 held-out tasks" in out
     assert result["training"]["iterations"] == 2
     assert result["training"]["train_env_steps"] == 2 * 16 * 10
-    assert (tmp_path / "out" / "rl2_bandit.json").is_file()
+    written = json.loads((tmp_path / "out" / "rl2_bandit.json").read_text())
+    assert written["mean_trial_return"] == result["mean_trial_return"]
+
+
+def test_rl2_results_refuses_a_negative_time_budget():
+    import pytest
+
+    from benchmarks import rl2_results
+
+    with pytest.raises(SystemExit, match=r"--minutes=-1.0 is not allowed: a number >= 0"):
+        rl2_results.main(["--preset", "bandit", "--minutes", "-1"])
