@@ -23,6 +23,7 @@ import time
 import torch
 from torch.distributions import kl_divergence
 
+from metarl.algorithms import maml
 from metarl.algorithms.maml import make_config
 from metarl.algorithms.maml.episodes import sample_adaptation
 from metarl.algorithms.maml.learner import MamlLearner
@@ -37,7 +38,7 @@ def reference_outer_step(learner: MamlLearner) -> float:
     """Seconds of one loop-over-tasks TRPO outer step on freshly sampled episodes (on a copy of the
     policy, so the learner is left as it was)."""
     c = learner.config
-    tasks = learner.split.distribution.sample(c.meta_batch_size, learner.train_rng)
+    tasks = learner.tasks.train_batch(c.meta_batch_size, learner.train_rng)
     sampled = sample_adaptation(policy=learner.policy, sampler=learner.sampler, tasks=tasks,
                                 episodes=c.episodes_per_task, step_sizes=[c.inner_lr], gamma=c.gamma,
                                 gae_lambda=c.gae_lambda)
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
     iterations = args.iterations or (3 if args.quick else 7)
-    learner = MamlLearner(config=make_config("navigation2d", seed=args.seed, iterations=iterations + 1))
+    learner = maml.build_learner(make_config("navigation2d", seed=args.seed, iterations=iterations + 1))
     learner.train_iteration(0)  # one-off costs (allocator, first-call dispatch)
     rows = []
     for it in range(1, iterations + 1):

@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from metarl.algorithms.maml import evaluate, make_config, plot_evaluation
+from metarl.algorithms.maml import MamlEvalOptions, build_learner, evaluate, make_config
 from metarl.algorithms.maml.learner import MamlLearner
 from metarl.config_cli import parse_overrides
 from metarl.runs import seed_everything
@@ -57,7 +57,7 @@ def main() -> None:
     seed_everything(args.seed)
     extra = {} if args.fvp_episodes is None else {"fvp_episodes": args.fvp_episodes}
     extra.update(parse_overrides(args.set))
-    learner = MamlLearner(config=make_config("navigation2d", seed=args.seed, estimator=args.estimator,
+    learner = build_learner(make_config("navigation2d", seed=args.seed, estimator=args.estimator,
                                              iterations=args.max_iterations, **extra))
     if args.timing_only:
         time_iterations(learner, args.timing_only)
@@ -81,8 +81,10 @@ def main() -> None:
     learner.policy.load_state_dict(best[1])
     if args.save:
         torch.save(best[1], args.save)
-    result = evaluate(learner, num_tasks=args.eval_tasks, seed=args.seed + 1, pretrain_iterations=it + 1)
-    plot_evaluation(result, args.plot)
+    evaluated = evaluate(learner, num_tasks=args.eval_tasks, seed=args.seed + 1,
+                         options=MamlEvalOptions(pretrain_iterations=it + 1))
+    evaluated.plot(args.plot)
+    result = evaluated.to_json()
     split = {k: statistics.median(t[k] for t in times) for k in times[0]}
     split["time_total"] = sum(split.values())
     print(f"\n{'steps':>6} {'MAML':>9} {'+-95%':>7} {'paper':>8} {'target':>7} {'pretrained':>11} "

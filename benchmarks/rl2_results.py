@@ -27,8 +27,9 @@ from pathlib import Path
 import torch
 
 from metarl.algorithms import rl2
-from metarl.api import load_learner
+from metarl.api import load
 from metarl.config_cli import parse_overrides
+from metarl.results import EvaluationResult
 from metarl.runs import MetricsLog, write_json
 
 # Duan et al. 2016, Tables 1 and 2 (see REFERENCE.md): (RL², best classic baseline and its name, random)
@@ -120,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.oracle:
         oracle = rl2.build_oracle(config)
         oracle_training = train(oracle, seconds=seconds, validate_every=args.validate_every, log=log)
-    result = rl2.evaluate(learner, num_tasks=args.tasks, seed=args.seed + 1000, oracle=oracle)
+    result = rl2.evaluate(learner, num_tasks=args.tasks, seed=args.seed + 1000,
+                          baselines={"oracle": oracle} if oracle is not None else None).to_json()
     result["training"] = training
     if oracle_training is not None:
         result["oracle_training"] = oracle_training
@@ -130,10 +132,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def report_run(run: Path, *, tasks: int, seed: int, out: str | None) -> int:
     """Evaluate a trained run's best checkpoint on held-out tasks of evaluation seed ``seed + 1000``."""
-    _, learner, run_config = load_learner(run, "best")
-    if run_config["algorithm"] != "rl2":
-        raise SystemExit(f"{run} is a {run_config['algorithm']!r} run; this benchmark reports RL² runs")
-    result = rl2.evaluate(learner, num_tasks=tasks, seed=seed + 1000)
+    loaded = load(run)
+    if loaded.spec.name != "rl2":
+        raise SystemExit(f"{run} is a {loaded.spec.name!r} run; this benchmark reports RL² runs")
+    run_config = {"env": loaded.config.env, "algorithm_config": {"preset": loaded.config.preset}}
+    result = rl2.evaluate(loaded.learner, num_tasks=tasks, seed=seed + 1000).to_json()
     result["training"] = training_from_metrics(run)
     publish(run_config["algorithm_config"].get("preset") or run_config["env"], result, out)
     return 0
@@ -146,7 +149,7 @@ def publish(preset: str, result: dict, out: str | None) -> None:
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         write_json(folder / f"rl2_{preset}.json", result)
-        rl2.plot_evaluation(result, folder / f"rl2_{preset}.png")
+        EvaluationResult.from_json(result).plot(folder / f"rl2_{preset}.png")
     print(json.dumps(result))
 
 

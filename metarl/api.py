@@ -1,142 +1,275 @@
-"""The Python API: train and evaluate in a few lines; the CLI is a thin shell over these.
+"""The Python API, shaped as Stable-Baselines3 and learn2learn users expect; the CLI is a thin shell
+over it, and no line here names an algorithm (they come from the registry).
 
     import metarl
-    run = metarl.train("maml", env="navigation2d", out="runs/nav", seed=0, iterations=50)
-    result = metarl.evaluate(run, num_tasks=40, seed=1)
-    result["mean_return_by_step"]
+    learner = metarl.MAML(env="pendulum", seed=0)        # or metarl.make("maml", env=..., ...)
+    learner.learn(iterations=200, out="runs/p")           # checkpoints, metrics, TensorBoard in runs/p
+    agent = learner.adapt(task, episodes=20)              # adapted to one new task
+    action = agent.act(obs)
+    result = learner.evaluate(num_tasks=40, seed=1)       # an EvaluationResult: .to_json(), .plot(path)
+    learner = metarl.load("runs/p")                       # the best checkpoint, ready to adapt
 """
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import numpy as np
+
+from metarl.agents import Agent
+from metarl.algorithms.registry import AlgorithmSpec, algorithm
+from metarl.building import build
 from metarl.config_cli import config_from_dict, config_to_dict
+from metarl.errors import ConfigError
+from metarl.results import EvaluationResult
 from metarl.runs import CheckpointError, RunDirectory, load_checkpoint, seed_everything, write_json
-
-ALGORITHMS = {"maml": "metarl.algorithms.maml", "rl2": "metarl.algorithms.rl2"}
-
-
-def algorithm_module(name: str) -> ModuleType:
-    """The package implementing algorithm ``name`` (CONFIG, PRESETS, make_config, build_learner, ...)."""
-    if name not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {name!r}; known: {', '.join(sorted(ALGORITHMS))}")
-    return importlib.import_module(ALGORITHMS[name])
+from metarl.tasks import TaskBatch, TaskSet
+from metarl.training import Trainer
 
 
-def train(
-    algorithm: str | None = None,
-    *,
-    env: str | None = None,
-    out: str | Path | None = None,
-    resume: str | Path | None = None,
-    quiet: bool = False,
-    validate_every: int = 10,
-    checkpoint_every: int = 10,
-    **overrides: Any,
-) -> Path:
-    """Meta-train ``algorithm`` on ``env`` into the new run directory ``out`` (the env's preset plus
-    ``overrides``, e.g. ``seed=1, iterations=100``), or continue the run ``resume``. Returns the run path."""
-    from metarl.training import Trainer
+class MetaLearner:
+    """One algorithm on one task family: its config, its learner and, once it has one, its run.
 
-    if resume is not None:
-        run = RunDirectory(path=resume, resume=True)
-        stored = run.config.get("algorithm")
-        if algorithm is not None and stored != algorithm:
-            raise ValueError(f"{resume} is a {stored!r} run, not {algorithm!r}")
-        module = algorithm_module(stored)
-        config = config_from_dict(module.CONFIG, run.config["algorithm_config"])
-    else:
-        if algorithm is None or env is None or out is None:
-            raise ValueError("train needs an algorithm, env and out (or resume=RUN)")
-        module = algorithm_module(algorithm)
-        config = module.make_config(env, **overrides)
-        run = RunDirectory(path=out, config={
-            "algorithm": algorithm, "env": config.env, "algorithm_config": config_to_dict(config),
-            "trainer": {"validate_every": validate_every, "checkpoint_every": checkpoint_every},
-        })
-    seed_everything(config.seed)
-    trainer_cfg = run.config.get("trainer", {})
-    trainer = Trainer(
-        learner=module.build_learner(config), run=run, iterations=config.iterations, env=config.env,
-        validate_every=trainer_cfg.get("validate_every", validate_every),
-        checkpoint_every=trainer_cfg.get("checkpoint_every", checkpoint_every), quiet=quiet,
-    )
-    if resume is not None:
-        start = trainer.resume()
-        if not quiet:
-            print(f"resuming {run.path} at iteration {start}", file=sys.stderr)
-    try:
-        metrics = trainer.run_loop()
-    finally:
-        run.close()
-    run.write_json("summary.json", {"run": str(run.path), "iterations": config.iterations,
-                                    "best_validation_score": trainer.best_score, "last_metrics": metrics})
-    return run.path
+    Build with ``make(name, env=..., **overrides)`` (overrides are config fields; the env's preset
+    gives the rest) or ``load(run)``. ``tasks`` replaces the config's seeded task split with a task
+    set of your own (a benchmark's fixed lists).
+    """
+
+    def __init__(self, *, spec: AlgorithmSpec, config: Any, tasks: TaskSet | None = None,
+                 run: Path | None = None) -> None:
+        self.spec, self.config, self.tasks, self.run = spec, config, tasks, run
+        self._learner: Any = None
+        self.iterations_done = 0
+
+    @property
+    def learner(self) -> Any:
+        """The algorithm's learner (built on first use, so ``learn(iterations=N)`` can size its
+        schedules to N)."""
+        if self._learner is None:
+            seed_everything(self.config.seed)
+            self._learner = build(self.spec, self.config, tasks=self.tasks)
+        return self._learner
+
+    def learn(self, iterations: int | None = None, *, out: str | Path | None = None, quiet: bool = True,
+              validate_every: int = 10, checkpoint_every: int = 10) -> MetaLearner:
+        """Meta-train ``iterations`` more meta-iterations (default: the config's). With ``out`` the
+        run is written there (config, metrics, checkpoints; an existing run there is continued)."""
+        if iterations is not None and self._learner is None:
+            self.config = dataclasses.replace(self.config, iterations=int(iterations))
+        target = self.iterations_done + (self.config.iterations if iterations is None else int(iterations))
+        run = None
+        if out is not None:
+            out = Path(out)
+            resume = (out / "config.json").is_file()
+            run = RunDirectory(path=out, resume=True) if resume else RunDirectory(path=out, config=run_record(
+                self.spec, self.config, validate_every=validate_every, checkpoint_every=checkpoint_every))
+            self.run = out
+        trainer = Trainer(learner=self.learner, run=run, iterations=target, env=self.config.env,
+                          validate_every=validate_every, checkpoint_every=checkpoint_every, quiet=quiet)
+        trainer.start_iteration = self.iterations_done
+        try:
+            trainer.run_loop()
+        finally:
+            if run is not None:
+                run.close()
+        self.iterations_done = target
+        return self
+
+    def adapt(self, task: TaskBatch | Mapping[str, Any], *, episodes: int | None = None, seed: int = 0,
+              **options: Any) -> Agent:
+        """An agent adapted to ``task`` (a batch of one, or task parameters by name, the rest from
+        the family's default task): MAML's inner steps, RL²'s trial memory, as the algorithm does."""
+        if self.spec.make_agent is None:
+            raise ConfigError(f"{self.spec.name} does not implement adapt()")
+        return self.spec.make_agent(self.learner, self.task(task), episodes=episodes, seed=seed, **options)
+
+    def task(self, values: TaskBatch | Mapping[str, Any]) -> TaskBatch:
+        """``values`` as a task of this learner's family (see ``adapt``)."""
+        default = self.learner.env_factory().tasks.take(0)
+        if isinstance(values, TaskBatch):
+            return values
+        fields = default.arrays()
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise ConfigError(f"{self.config.env} tasks have no parameter(s) {unknown}; they have {sorted(fields)}")
+        return type(default)(**{k: np.asarray([values[k]]) if k in values else v for k, v in fields.items()})
+
+    def evaluate(self, *, num_tasks: int = 40, seed: int = 0, baselines: Mapping[str, MetaLearner] | None = None,
+                 **options: Any) -> EvaluationResult:
+        """Adaptation on ``num_tasks`` held-out tasks; ``options`` are the algorithm's evaluation
+        settings (``metarl evaluate --help`` lists them), ``baselines`` other learners by name."""
+        opts = make_options(self.spec, options)
+        seed_everything(seed)
+        others = {name: other.learner for name, other in (baselines or {}).items()}
+        return self.spec.evaluate(self.learner, num_tasks=num_tasks, seed=seed, baselines=others, options=opts,
+                                  cache_dir=self.run)
+
+    def close(self) -> None:
+        """Release the sampler's workers (Ray actors), if any."""
+        if self._learner is not None and hasattr(self._learner, "close"):
+            self._learner.close()
 
 
-def load_learner(run_path: str | Path, which: str = "best") -> tuple[ModuleType, Any, dict[str, Any]]:
-    """Rebuild the learner of a run from its best (or latest) checkpoint."""
-    run_path = Path(run_path)
-    config_file = run_path / "config.json"
+def make(name: str, *, env: str, tasks: TaskSet | None = None, **overrides: Any) -> MetaLearner:
+    """A ``MetaLearner`` of algorithm ``name`` on ``env`` (its preset plus ``overrides``)."""
+    spec = algorithm(name)
+    return MetaLearner(spec=spec, config=spec.make_config(env, **overrides), tasks=tasks)
+
+
+def MAML(*, env: str, **overrides: Any) -> MetaLearner:  # noqa: N802 - named like the class users expect
+    """``make("maml", env=env, **overrides)``."""
+    return make("maml", env=env, **overrides)
+
+
+def RL2(*, env: str, **overrides: Any) -> MetaLearner:  # noqa: N802
+    """``make("rl2", env=env, **overrides)``."""
+    return make("rl2", env=env, **overrides)
+
+
+def run_record(spec: AlgorithmSpec, config: Any, *, validate_every: int, checkpoint_every: int) -> dict[str, Any]:
+    """What ``config.json`` holds: the algorithm, the env and the full resolved config."""
+    return {"algorithm": spec.name, "env": config.env, "algorithm_config": config_to_dict(config),
+            "trainer": {"validate_every": validate_every, "checkpoint_every": checkpoint_every}}
+
+
+def make_options(spec: AlgorithmSpec, options: Mapping[str, Any]) -> Any:
+    """The algorithm's evaluation options from keyword values, with a clear error for unknown ones."""
+    if spec.eval_options is None:
+        if options:
+            raise ConfigError(f"{spec.name} takes no evaluation options, got {sorted(options)}")
+        return None
+    names = {f.name for f in dataclasses.fields(spec.eval_options)}
+    unknown = sorted(set(options) - names)
+    if unknown:
+        raise ConfigError(f"{spec.name} evaluation has no option(s) {unknown}; it has {sorted(names)}")
+    return spec.eval_options(**{k: v for k, v in options.items() if v is not None})
+
+
+def read_run(run: str | Path) -> tuple[AlgorithmSpec, Any, dict[str, Any]]:
+    """The algorithm, the config and the raw ``config.json`` of a run directory."""
+    config_file = Path(run) / "config.json"
     if not config_file.is_file():
-        raise FileNotFoundError(f"{run_path} is not a metarl run (no config.json)")
-    run_config = json.loads(config_file.read_text())
-    module = algorithm_module(run_config.get("algorithm", "?"))
-    config = config_from_dict(module.CONFIG, run_config["algorithm_config"])
-    ckpt_dir = run_path / "checkpoints"
+        raise CheckpointError(f"{run} is not a metarl run (no config.json)")
+    record = json.loads(config_file.read_text())
+    spec = algorithm(record.get("algorithm", "?"))
+    return spec, config_from_dict(spec.config_type, record["algorithm_config"]), record
+
+
+def checkpoint_path(run: str | Path, which: str = "best") -> Path:
+    """The run's best (or latest) checkpoint file."""
     if which not in ("best", "latest"):
-        raise ValueError(f"checkpoint must be 'best' or 'latest', got {which!r}")
+        raise ConfigError(f"checkpoint must be 'best' or 'latest', got {which!r}")
+    ckpt_dir = Path(run) / "checkpoints"
     path = ckpt_dir / "best.pt"
     if which == "latest" or not path.is_file():
         pointer = ckpt_dir / "latest.json"
         if not pointer.is_file():
-            raise CheckpointError(f"{run_path} has no checkpoint yet")
+            raise CheckpointError(f"{run} has no checkpoint yet")
         path = ckpt_dir / json.loads(pointer.read_text())["file"]
-    data = load_checkpoint(path, expected_algorithm=run_config["algorithm"], expected_env=run_config["env"])
-    learner = module.build_learner(config)
-    learner.load_state_dict(data["learner"])
-    return module, learner, run_config
+    return path
+
+
+def load(run: str | Path, *, checkpoint: str = "best", tasks: TaskSet | None = None) -> MetaLearner:
+    """The learner of run ``run`` from its best (or latest) checkpoint, sampling locally whatever
+    backend it trained with (evaluating a Ray run needs no cluster)."""
+    spec, config, record = read_run(run)
+    data = load_checkpoint(checkpoint_path(run, checkpoint), expected_algorithm=spec.name, expected_env=record["env"])
+    config = dataclasses.replace(config, backend="local", workers=1, ray_address="") \
+        if getattr(config, "backend", "local") != "local" else config
+    out = MetaLearner(spec=spec, config=config, tasks=tasks, run=Path(run))
+    out.learner.load_state_dict(data["learner"])
+    out.iterations_done = int(data["iteration"]) + 1
+    return out
+
+
+def train(
+    algorithm_name: str | None = None, *, env: str | None = None, out: str | Path | None = None,
+    resume: str | Path | None = None, quiet: bool = False, validate_every: int = 10, checkpoint_every: int = 10,
+    **overrides: Any,
+) -> Path:
+    """Meta-train into the new run directory ``out`` (the env's preset plus ``overrides``), or
+    continue the run ``resume`` (``overrides`` then may only hold the spec's safe fields, such as
+    more ``iterations``). Returns the run path."""
+    if resume is not None:
+        run = RunDirectory(path=resume, resume=True)
+        spec, config, _ = read_run(resume)
+        if algorithm_name is not None and spec.name != algorithm_name:
+            raise ConfigError(f"{resume} is a {spec.name!r} run, not {algorithm_name!r}")
+        config = resume_config(spec, config, overrides)
+        if overrides:
+            run.update_config(algorithm_config=config_to_dict(config))
+    else:
+        if algorithm_name is None or env is None or out is None:
+            raise ConfigError("train needs an algorithm, env and out (or resume=RUN)")
+        spec = algorithm(algorithm_name)
+        config = spec.make_config(env, **overrides)
+        run = RunDirectory(path=out, config=run_record(spec, config, validate_every=validate_every,
+                                                       checkpoint_every=checkpoint_every))
+    try:
+        seed_everything(config.seed)
+        trainer_cfg = run.config.get("trainer", {})
+        trainer = Trainer(
+            learner=build(spec, config), run=run, iterations=config.iterations, env=config.env,
+            validate_every=trainer_cfg.get("validate_every", validate_every),
+            checkpoint_every=trainer_cfg.get("checkpoint_every", checkpoint_every), quiet=quiet,
+        )
+        if resume is not None:
+            start = trainer.resume()
+            if not quiet:
+                print(f"resuming {run.path} at iteration {start}", file=sys.stderr)
+        metrics = trainer.run_loop()
+        run.write_json("summary.json", {"run": str(run.path), "iterations": config.iterations,
+                                        "best_validation_score": trainer.best_score, "last_metrics": metrics})
+    finally:
+        close = getattr(getattr(trainer, "learner", None), "close", None) if "trainer" in locals() else None
+        if close is not None:
+            close()
+        run.close()
+    return run.path
+
+
+def resume_config(spec: AlgorithmSpec, stored: Any, overrides: Mapping[str, Any]) -> Any:
+    """The stored config with the overrides given on resume: those in ``spec.safe_resume_fields``
+    are applied; any other that changes a value is refused, naming each (never dropped silently)."""
+    changed = {k: v for k, v in overrides.items() if getattr(stored, k, object()) != v}
+    refused = {k: v for k, v in changed.items() if k not in spec.safe_resume_fields}
+    if refused:
+        listed = ", ".join(f"{k} (stored {getattr(stored, k, '?')!r}, given {v!r})" for k, v in refused.items())
+        raise ConfigError(f"--resume continues the run as it was configured; these settings would change it: "
+                          f"{listed}. Only {', '.join(spec.safe_resume_fields)} may change on resume; "
+                          "start a new run for the rest")
+    return dataclasses.replace(stored, **changed) if changed else stored
 
 
 def evaluate(
-    run: str | Path, *, num_tasks: int = 40, seed: int = 0, steps: int | None = None, checkpoint: str = "best",
-    oracle: str | Path | None = None, write: bool = True, pretrain_iterations: int | None = None,
-    episodes: int | None = None,
-) -> dict[str, Any]:
-    """Adaptation of the run's meta-learned agent on ``num_tasks`` held-out test tasks.
-
-    ``oracle``: (RL²) a run trained with ``task_aware=True`` on the same env, evaluated on the same
-    tasks as a baseline. ``pretrain_iterations``: (MAML) budget of the pretrained baseline, by
-    default the run's own iterations; the trained baseline is kept in the run directory and reused.
-    ``episodes``: (MAML) episodes per task and adaptation step, by default the run's ``eval_episodes``.
-    With ``write`` the result goes to ``RUN/evaluation_seed{seed}.json`` with a PNG beside it.
-    """
-    module, learner, run_config = load_learner(run, checkpoint)
-    seed_everything(seed)
-    kwargs: dict[str, Any] = {"num_tasks": num_tasks, "seed": seed}
-    if steps is not None:
-        kwargs["steps"] = steps
-    maml_only = {k: v for k, v in (("pretrain_iterations", pretrain_iterations), ("episodes", episodes))
-                 if v is not None}
-    if run_config["algorithm"] == "maml":
-        kwargs.update(maml_only, pretrained_cache=Path(run) / f"baseline_pretrained_seed{seed}.pt")
-    elif maml_only:
-        raise ValueError(f"{next(iter(maml_only))} is a MAML evaluation setting; this is an RL² run")
-    if oracle is not None:
-        _, oracle_learner, oracle_config = load_learner(oracle, checkpoint)
-        if run_config["algorithm"] != "rl2" or oracle_config["algorithm"] != "rl2":
-            raise ValueError("an oracle run is an RL² baseline: both runs must be rl2 runs")
-        if oracle_config["env"] != run_config["env"] or not oracle_config["algorithm_config"].get("task_aware"):
-            raise ValueError(f"{oracle} is not a task-aware run on {run_config['env']!r} (train it with --task-aware)")
-        kwargs["oracle"] = oracle_learner
-    result = module.evaluate(learner, **kwargs)
+    run: str | Path, *, num_tasks: int = 40, seed: int = 0, checkpoint: str = "best",
+    baselines: Mapping[str, str | Path] | Sequence[str | Path] = (), write: bool = True, **options: Any,
+) -> EvaluationResult:
+    """Adaptation of the run's agent on ``num_tasks`` held-out test tasks, with other runs as
+    baselines (by name, or a list of run paths named after their directories) and the algorithm's
+    evaluation ``options``. With ``write`` the result goes to ``RUN/evaluation_seed{seed}.json``
+    with a PNG beside it."""
+    learner = load(run, checkpoint=checkpoint)
+    named = dict(baselines) if isinstance(baselines, Mapping) else {Path(p).name: p for p in baselines}
+    others = {}
+    for name, path in named.items():
+        other = load(path, checkpoint=checkpoint)
+        if other.config.env != learner.config.env or other.spec.name != learner.spec.name:
+            raise ConfigError(f"baseline {name} ({path}) is a {other.spec.name} run on {other.config.env!r}; "
+                              f"it must be a {learner.spec.name} run on {learner.config.env!r}")
+        others[name] = other
+    try:
+        result = learner.evaluate(num_tasks=num_tasks, seed=seed, baselines=others, **options)
+    finally:
+        for other in (learner, *others.values()):
+            other.close()
     if write:
         out = Path(run) / f"evaluation_seed{seed}"
-        write_json(out.with_suffix(".json"), result)
-        module.plot_evaluation(result, out.with_suffix(".png"))
+        write_json(out.with_suffix(".json"), result.to_json())
+        result.plot(out.with_suffix(".png"))
     return result

@@ -1,8 +1,12 @@
-"""``metarl``: train | evaluate | report | baselines | envs | bench.
+"""``metarl``: train | evaluate | adapt | report | baselines | envs | algorithms | bench.
+
+Algorithms and task families come from the registries (``metarl.algorithms.registry``,
+``metarl.envs.registry``); ``--import MODULE`` (before the command, repeatable) imports a module of
+yours that registers more, so they work here exactly like metarl's own.
 
 Errors a user can cause (a bad flag value, an unknown env, a foreign checkpoint, an existing run
 directory) print one line naming the problem and exit with status 2; set ``METARL_DEBUG=1`` to see
-the traceback instead.
+the traceback instead. Anything else is a bug and prints its traceback.
 """
 
 from __future__ import annotations
@@ -12,11 +16,14 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from metarl import api
-from metarl.api import ALGORITHMS, algorithm_module
+from metarl.algorithms.registry import algorithm, algorithms, import_plugins
 from metarl.config_cli import add_config_arguments, config_to_dict, overrides_from_args
+from metarl.errors import ConfigError
 from metarl.runs import CheckpointError
 
 
@@ -41,18 +48,29 @@ def cmd_envs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_algorithms(args: argparse.Namespace) -> int:
+    rows = [{"algorithm": s.name, "summary": s.summary, "presets": sorted(s.presets)} for s in algorithms().values()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row['algorithm']:<10} {row['summary']}\n{'':<11}presets: {', '.join(row['presets'])}")
+    return 0
+
+
 # ----------------------------------------------------------------------------- train
 def cmd_train(args: argparse.Namespace) -> int:
-    overrides = {}
-    if not args.resume:
-        module = algorithm_module(args.algorithm)
-        overrides = overrides_from_args(args, module.CONFIG)
-        overrides.pop("env", None)
-        if args.dry_run:
-            if not args.env:
-                raise ValueError("train needs --env")
-            print(json.dumps(config_to_dict(module.make_config(args.env, **overrides)), indent=2))
-            return 0
+    spec = algorithm(args.algorithm)
+    overrides = overrides_from_args(args, spec.config_type)
+    overrides.pop("env", None)
+    if args.resume:
+        if args.env or args.out:
+            raise ConfigError("--resume RUN continues RUN: it takes neither --env nor --out")
+    elif args.dry_run:
+        if not args.env:
+            raise ConfigError("train needs --env")
+        print(json.dumps(config_to_dict(spec.make_config(args.env, **overrides)), indent=2))
+        return 0
     path = api.train(
         args.algorithm, env=args.env, out=args.out, resume=args.resume, quiet=args.quiet,
         validate_every=args.validate_every, checkpoint_every=args.checkpoint_every, **overrides,
@@ -63,13 +81,38 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- evaluate
+def _baselines(items: Sequence[str]) -> dict[str, str]:
+    """``--baseline [NAME=]RUN`` values by name (the run directory's name when none is given)."""
+    out = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        name, path = (name, path) if sep else (Path(item).name, item)
+        if name in out:
+            raise ConfigError(f"two baselines are called {name!r}; name them: --baseline NAME=RUN")
+        out[name] = path
+    return out
+
+
+def _option_parser(spec: Any) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"metarl evaluate RUN ({spec.name} options)", add_help=False)
+    if spec.eval_options is not None:
+        add_config_arguments(parser, spec.eval_options)
+    return parser
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    result = api.evaluate(args.run, num_tasks=args.tasks, seed=args.seed, steps=args.steps, checkpoint=args.checkpoint,
-                          oracle=args.oracle, pretrain_iterations=args.pretrain_iterations, episodes=args.episodes)
+    spec, _, _ = api.read_run(args.run)
+    parsed, unknown = _option_parser(spec).parse_known_args(args.options)
+    if unknown:
+        raise ConfigError(f"{spec.name} evaluation has no option(s) {unknown}; "
+                          f"see `metarl evaluate {args.run} --help`")
+    options = overrides_from_args(parsed, spec.eval_options) if spec.eval_options is not None else {}
+    result = api.evaluate(args.run, num_tasks=args.tasks, seed=args.seed, checkpoint=args.checkpoint,
+                          baselines=_baselines(args.baseline or []), **options)
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(result.to_json()))
     else:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(result.to_json(), indent=2))
         print(f"written to {Path(args.run) / f'evaluation_seed{args.seed}.json'} (and .png)")
     return 0
 
@@ -96,42 +139,54 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- parser
+def _add_train(sub: Any) -> None:
+    p = sub.add_parser("train", help="meta-train an algorithm into a run directory")
+    algos = p.add_subparsers(dest="algorithm", required=True)
+    for name, spec in algorithms().items():
+        ap = algos.add_parser(name, help=spec.summary)
+        ap.add_argument("--env", help="task family or preset (see `metarl envs`, `metarl algorithms`)")
+        ap.add_argument("--out", help="new run directory")
+        ap.add_argument("--resume", metavar="RUN",
+                        help=f"continue RUN from its latest checkpoint (may change only: "
+                             f"{', '.join(spec.safe_resume_fields)})")
+        ap.add_argument("--quiet", action="store_true", help="no progress output")
+        ap.add_argument("--dry-run", action="store_true", help="validate and print the resolved config; train nothing")
+        ap.add_argument("--validate-every", type=int, default=10, help="iterations between validations")
+        ap.add_argument("--checkpoint-every", type=int, default=10, help="iterations between checkpoints")
+        add_config_arguments(ap, spec.config_type, skip=("env",))
+        ap.set_defaults(func=cmd_train)
+
+
+def _add_evaluate(sub: Any) -> None:
+    p = sub.add_parser("evaluate", help="adaptation on held-out test tasks",
+                       epilog="Algorithm options: " + "; ".join(
+                           f"{s.name}: " + " ".join(a.option_strings[0] for a in _option_parser(s)._actions)
+                           for s in algorithms().values()))
+    p.add_argument("run", help="run directory")
+    p.add_argument("--tasks", type=int, default=40, help="number of held-out test tasks")
+    p.add_argument("--seed", type=int, default=0, help="seed of the evaluation (test tasks, sampling)")
+    p.add_argument("--checkpoint", choices=["best", "latest"], default="best")
+    p.add_argument("--baseline", action="append", metavar="[NAME=]RUN",
+                   help="another run of the same algorithm and env to compare on the same tasks (repeatable; "
+                        "e.g. --baseline oracle=runs/oracle for a task-aware RL² run)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_evaluate, options=[])
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="metarl", description="Meta-reinforcement learning: MAML and RL².")
+    parser = argparse.ArgumentParser(prog="metarl", description="Meta-reinforcement learning.")
+    parser.add_argument("--import", dest="imports", action="append", metavar="MODULE", default=[],
+                        help="import MODULE first (it may register task families or algorithms; repeatable)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("envs", help="list task families and their task parameters")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_envs)
-
-    p = sub.add_parser("train", help="meta-train an algorithm into a run directory")
-    algos = p.add_subparsers(dest="algorithm", required=True)
-    for name in ALGORITHMS:
-        ap = algos.add_parser(name, help=f"train {name}")
-        ap.add_argument("--env", help="task family (see `metarl envs`)")
-        ap.add_argument("--out", help="new run directory")
-        ap.add_argument("--resume", metavar="RUN", help="continue RUN from its latest checkpoint")
-        ap.add_argument("--quiet", action="store_true", help="no progress output")
-        ap.add_argument("--dry-run", action="store_true", help="validate and print the resolved config; train nothing")
-        ap.add_argument("--validate-every", type=int, default=10, help="iterations between validations")
-        ap.add_argument("--checkpoint-every", type=int, default=10, help="iterations between checkpoints")
-        with contextlib.suppress(ImportError, AttributeError):  # an algorithm not installed
-            add_config_arguments(ap, algorithm_module(name).CONFIG, skip=("env",))
-        ap.set_defaults(func=cmd_train)
-
-    p = sub.add_parser("evaluate", help="adaptation on held-out test tasks")
-    p.add_argument("run", help="run directory")
-    p.add_argument("--tasks", type=int, default=40, help="number of held-out test tasks")
-    p.add_argument("--seed", type=int, default=0, help="seed of the evaluation (test tasks, sampling)")
-    p.add_argument("--steps", type=int, default=None, help="adaptation steps (MAML; default: the run's)")
-    p.add_argument("--checkpoint", choices=["best", "latest"], default="best")
-    p.add_argument("--oracle", metavar="RUN", help="RL²: a task-aware run (--task-aware) to compare against")
-    p.add_argument("--pretrain-iterations", type=int, default=None,
-                   help="MAML: budget of the pretrained baseline (default: the run's iterations; kept in the run)")
-    p.add_argument("--episodes", type=int, default=None,
-                   help="MAML: episodes per task and adaptation step (default: the run's eval_episodes)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("algorithms", help="list algorithms and their presets")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_algorithms)
+    _add_train(sub)
+    _add_evaluate(sub)
 
     p = sub.add_parser("report", help="Markdown report with plots of one or more runs")
     p.add_argument("runs", nargs="+", help="run directories (several: compared on one plot)")
@@ -143,22 +198,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", nargs="+", help="benchmark names (see benchmarks/__main__.py)")
     p.set_defaults(func=cmd_bench)
 
-    try:
+    with contextlib.suppress(ImportError):
         from metarl.classic import command as baselines_command
 
         p = sub.add_parser("baselines", help="classic bandit / MDP / navigation baselines")
         baselines_command.add_arguments(p)
         p.set_defaults(func=baselines_command.main)
-    except ImportError:
-        pass
     return parser
+
+
+def _imports(argv: Sequence[str]) -> list[str]:
+    """The ``--import MODULE`` values before the command (needed before the parser is built)."""
+    out, it = [], iter(argv)
+    for arg in it:
+        if arg == "--import":
+            out.append(next(it, ""))
+        elif arg.startswith("--import="):
+            out.append(arg.split("=", 1)[1])
+    return out
 
 
 USER_ERRORS = (ValueError, TypeError, FileExistsError, FileNotFoundError, CheckpointError, ImportError)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        import_plugins(_imports(argv))
+    except ConfigError as err:
+        print(f"metarl: error: {err}", file=sys.stderr)
+        return 2
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "evaluate":  # evaluate's algorithm options are known once the run is read
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.options = extra
     try:
         return int(args.func(args) or 0)
     except USER_ERRORS as err:

@@ -64,7 +64,7 @@ def run_demo(args: argparse.Namespace) -> Path:
             oracle = _train(algorithm, args, out / "rl2-oracle", {**overrides, "task_aware": True})
         tasks = args.rl2_eval_tasks if algorithm == "rl2" else args.eval_tasks
         print(f"   evaluating {algorithm} on {tasks} held-out tasks", flush=True)
-        api.evaluate(run, num_tasks=tasks, seed=args.eval_seed, oracle=oracle)
+        api.evaluate(run, num_tasks=tasks, seed=args.eval_seed, baselines={"oracle": oracle} if oracle else {})
         runs.append(run)
     return write_report(runs, out)
 

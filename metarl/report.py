@@ -1,9 +1,10 @@
 """The run report: Markdown with PNG plots, readable on GitHub.
 
-``write_report([RUN, ...], out)`` draws (1) meta-training curves of every run on one plot (pre- and
-post-adaptation return for MAML, trial return for RL²), (2) the adaptation curve of each run's
-evaluations (return against adaptation steps for MAML, against the episode within the trial for RL²)
-with 95% intervals and baselines, and writes a table of the numbers. A run directory without
+``write_report([RUN, ...], out)`` draws (1) meta-training curves of every run on one plot (the
+headline metrics its algorithm declares, and the validation score), (2) the adaptation curve of each
+run's evaluations (an ``EvaluationResult``: return against its adaptation axis, steps or episodes)
+with 95% intervals and baselines, one panel per kind of axis, and writes a table of the numbers
+with the paired differences. Nothing here names an algorithm. A run directory without
 ``metrics.csv`` (say, one copied from elsewhere with only its TensorBoard events) is read from
 ``tb/`` instead.
 """
@@ -23,10 +24,20 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from metarl.results import EvaluationResult, draw  # noqa: E402
 from metarl.runs import atomic_write_bytes  # noqa: E402
 
-CURVE_KEYS = ("return_pre", "return_post", "trial_return", "validation_score")
-ADAPTATION_KEYS = {"mean_return_by_step": "adaptation steps", "mean_return_by_episode": "episode within trial"}
+
+def headline_metrics(run: Path) -> tuple[str, ...]:
+    """The metrics the run's algorithm declares worth plotting (nothing for an unknown algorithm)."""
+    from metarl.algorithms.registry import algorithm
+    from metarl.errors import ConfigError
+
+    try:
+        name = json.loads((run / "config.json").read_text()).get("algorithm", "")
+        return tuple(algorithm(name).headline_metrics)
+    except (OSError, ValueError, ConfigError):
+        return ()
 
 
 def read_metrics(run: Path) -> dict[str, list[tuple[int, float]]]:
@@ -50,12 +61,13 @@ def read_metrics(run: Path) -> dict[str, list[tuple[int, float]]]:
     return series
 
 
-def read_evaluations(run: Path) -> list[dict[str, Any]]:
-    out = []
+def read_evaluations(run: Path) -> dict[str, EvaluationResult]:
+    """The run's ``evaluation*.json`` results by file name (files that are not results are skipped)."""
+    out = {}
     for path in sorted(run.glob("evaluation*.json")):
         try:
-            out.append({**json.loads(path.read_text()), "_file": path.name})
-        except json.JSONDecodeError:
+            out[path.name] = EvaluationResult.from_json(json.loads(path.read_text()))
+        except (json.JSONDecodeError, ValueError, KeyError, TypeError):
             continue
     return out
 
@@ -69,14 +81,15 @@ def _save(fig: plt.Figure, path: Path) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def plot_training(runs: dict[str, dict[str, list[tuple[int, float]]]], path: Path) -> bool:
+def plot_training(runs: dict[str, dict[str, list[tuple[int, float]]]], keys: dict[str, tuple[str, ...]],
+                  path: Path) -> bool:
     fig, ax = plt.subplots(figsize=(7, 4))
     drawn = False
     for name, series in runs.items():
-        for key in CURVE_KEYS:
-            if key in series and key != "validation_score":
+        for i, key in enumerate(keys.get(name, ())):
+            if key in series:
                 xs, ys = zip(*series[key], strict=True)
-                ax.plot(xs, ys, label=f"{name}: {key}", linestyle="--" if key == "return_pre" else "-")
+                ax.plot(xs, ys, label=f"{name}: {key}", linestyle="-" if i == len(keys[name]) - 1 else "--")
                 drawn = True
     if not drawn:
         plt.close(fig)
@@ -90,46 +103,20 @@ def plot_training(runs: dict[str, dict[str, list[tuple[int, float]]]], path: Pat
     return True
 
 
-def _curve(result: dict[str, Any]) -> tuple[str, list[float], list[float] | None] | None:
-    for key, label in ADAPTATION_KEYS.items():
-        if key in result:
-            ci = result.get("ci95_by_step") or result.get("ci95_by_episode") or result.get("stderr_by_episode")
-            return label, list(result[key]), list(ci) if ci else None
-    return None
-
-
-def _draw_adaptation(ax: plt.Axes, name: str, result: dict[str, Any]) -> None:
-    _, ys, ci = _curve(result)
-    start = 0 if "mean_return_by_step" in result else 1
-    xs = list(range(start, start + len(ys)))
-    ax.errorbar(xs, ys, yerr=ci, marker="o", capsize=3, label=f"{name} ({result.get('algorithm', '?')})")
-    for base, value in (result.get("baselines") or {}).items():
-        base_curve = _curve(value) if isinstance(value, dict) else None
-        if base_curve is not None:
-            ax.plot(xs[: len(base_curve[1])], base_curve[1], linestyle=":", marker=".", label=f"{name}: {base}")
-        elif isinstance(value, dict) and isinstance(value.get("mean"), int | float):
-            ax.axhline(value["mean"] / (len(ys) if "mean_return_by_episode" in result else 1),
-                       linestyle=":", linewidth=1, label=f"{name}: {base}")
-
-
-def plot_adaptation(evaluations: dict[str, dict[str, Any]], path: Path) -> bool:
-    """Return against adaptation step (MAML) or episode within the trial (RL²) for each run, baselines
-    dotted; one panel per kind of x-axis, so steps and episodes never share an axis."""
-    panels: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+def plot_adaptation(evaluations: dict[str, EvaluationResult], path: Path) -> bool:
+    """Each result's curve with its baselines; one panel per kind of axis, so steps and episodes
+    never share one."""
+    panels: dict[str, list[tuple[str, EvaluationResult]]] = {}
     for name, result in evaluations.items():
-        curve = _curve(result)
-        if curve is not None:
-            panels.setdefault(curve[0], []).append((name, result))
+        panels.setdefault(result.axis, []).append((name, result))
     if not panels:
         return False
     fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4), squeeze=False)
-    for ax, (xlabel, items) in zip(axes[0], panels.items(), strict=True):
+    for ax, (axis, items) in zip(axes[0], panels.items(), strict=True):
         for name, result in items:
-            _draw_adaptation(ax, name, result)
+            draw(ax, result, label=f"{name} ({result.algorithm})")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("mean return on held-out tasks")
-        ax.set_title(f"adaptation: return against {xlabel}")
+        ax.set_title(f"adaptation: return against {axis}")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     _save(fig, path)
@@ -142,28 +129,17 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
-def _table(evaluations: dict[str, dict[str, Any]]) -> list[str]:
-    lines = ["| run | algorithm | env | headline | by step / episode |", "|---|---|---|---|---|"]
+def _table(evaluations: dict[str, EvaluationResult]) -> list[str]:
+    lines = ["| run | what | env | final | by step / episode |", "|---|---|---|---|---|"]
     for name, r in evaluations.items():
-        curve = _curve(r)
-        series = ", ".join(_fmt(v) for v in curve[1]) if curve else ""
-        headline = r.get("mean_trial_return", (curve[1][-1] if curve else ""))
-        if "stderr" in r:
-            headline = f"{_fmt(headline)} ± {_fmt(r['stderr'])}"
-        lines.append(f"| {name} | {r.get('algorithm', '')} | {r.get('env', '')} | {_fmt(headline)} | {series} |")
-        if r.get("gain_by_step"):
-            lines.append(f"| {name} | gain over step 0, paired by task | | | "
-                         f"{_paired(r['gain_by_step'], r.get('gain_ci95_by_step'))} |")
-        for base, value in (r.get("baselines") or {}).items():
-            if isinstance(value, dict):
-                base_curve = _curve(value)
-                shown = ", ".join(_fmt(v) for v in base_curve[1]) if base_curve else _fmt(value.get("mean", ""))
-                lead, lead_ci = value.get("maml_minus_baseline_by_step"), value.get("maml_minus_baseline_ci95_by_step")
-                if lead:
-                    shown += f" (MAML minus this, paired: {_paired(lead, lead_ci)})"
-            else:
-                shown = _fmt(value)
-            lines.append(f"| {name} | baseline: {base} | | | {shown} |")
+        series = ", ".join(_fmt(v) for v in r.curve.mean)
+        final = f"{_fmt(r.final)} ± {_fmt(r.curve.ci95[-1])}" if r.curve.ci95 else _fmt(r.final)
+        lines.append(f"| {name} | {r.algorithm}, {r.axis} {r.x[0]}..{r.x[-1]} | {r.env} | {final} | {series} |")
+        for what, diff in r.paired.items():
+            lines.append(f"| {name} | {what}, paired by task | | | {_paired(diff.mean, diff.ci95)} |")
+        for base, curve in r.baselines.items():
+            lines.append(f"| {name} | baseline: {base} | | {_fmt(curve.mean[-1])} | "
+                         f"{', '.join(_fmt(v) for v in curve.mean)} |")
     return lines
 
 
@@ -182,20 +158,21 @@ def write_report(runs: Sequence[Path | str], out: Path | str | None = None) -> P
     out.mkdir(parents=True, exist_ok=True)
     names = [r.name or str(r) for r in runs]
     metrics = {n: read_metrics(r) for n, r in zip(names, runs, strict=True)}
+    keys = {n: (*headline_metrics(r), "validation_score") for n, r in zip(names, runs, strict=True)}
     evaluations = {}
     for n, r in zip(names, runs, strict=True):
         found = read_evaluations(r)
-        for ev in found:
-            evaluations[n if len(found) == 1 else f"{n}/{ev['_file']}"] = ev
+        for file, ev in found.items():
+            evaluations[n if len(found) == 1 else f"{n}/{file}"] = ev
     lines = [f"# metarl report: {', '.join(names)}", ""]
-    if plot_training(metrics, out / "training.png"):
+    if plot_training(metrics, keys, out / "training.png"):
         lines += ["## Meta-training", "", "![meta-training curves](training.png)", ""]
     if plot_adaptation(evaluations, out / "adaptation.png"):
         lines += ["## Adaptation on held-out tasks", "", "![adaptation](adaptation.png)", ""]
     if evaluations:
         lines += ["## Numbers", "", *_table(evaluations), ""]
     for n, series in metrics.items():
-        final = {k: v[-1][1] for k, v in series.items() if k in CURVE_KEYS and v}
+        final = {k: v[-1][1] for k, v in series.items() if k in keys[n] and v}
         if final:
             lines.append(f"- {n}: last iteration " + ", ".join(f"{k} = {_fmt(v)}" for k, v in final.items()))
     path = out / "report.md"

@@ -6,9 +6,14 @@ so ``TaskBatch`` is the only type: one task is a batch of one. Environments rece
 arguments and never sample them, so the same seed yields the same tasks whatever the environments
 do with their own random streams.
 
-A ``TaskDistribution`` samples batches from an explicit ``numpy.random.Generator``. A ``TaskSplit``
-derives independent streams for training, validation and testing from one seed, so the held-out
-test tasks are fixed by the seed and training never draws from their stream.
+A ``TaskDistribution`` samples batches from an explicit ``numpy.random.Generator``. A *task set* is
+what a learner trains and is evaluated on (``TaskSet``): either ``TaskSplit``, which derives
+independent streams for training, validation and testing from one seed (the held-out test tasks are
+fixed by the seed and training never draws from their stream), or ``FixedTaskSet``, fixed lists of
+train and test tasks as a benchmark defines them (Meta-World's 50 goals per class).
+
+Task data need not be numeric: fields named in ``opaque_fields`` hold arbitrary Python objects (a
+simulator state blob), one per task, kept as-is and left out of ``features()``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class TaskBatch:
     """
 
     int_fields: ClassVar[tuple[str, ...]] = ()
+    opaque_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Placed in the subclass's own dict so that @dataclass keeps it instead of generating a
@@ -47,6 +53,9 @@ class TaskBatch:
     def __post_init__(self) -> None:
         sizes = set()
         for field in dataclasses.fields(self):
+            if field.name in self.opaque_fields:
+                sizes.add(self._set_opaque(field.name))
+                continue
             dtype = np.int64 if field.name in self.int_fields else np.float64
             try:
                 value = np.array(getattr(self, field.name), dtype=dtype)
@@ -65,6 +74,21 @@ class TaskBatch:
             sizes.add(value.shape[0])
         if len(sizes) > 1:
             raise ValueError(f"{type(self).__name__} fields disagree on the number of tasks: {sizes}")
+
+    def _set_opaque(self, name: str) -> int:
+        """Store field ``name`` as a read-only 1-D object array (one entry per task)."""
+        raw = getattr(self, name)
+        if isinstance(raw, np.ndarray) and raw.dtype == object and raw.ndim == 1:
+            value = raw.copy()
+        else:
+            items = list(raw) if isinstance(raw, list | tuple | np.ndarray) else None
+            if items is None:
+                raise ValueError(f"{type(self).__name__}.{name} needs one entry per task, got {type(raw).__name__}")
+            value = np.empty(len(items), dtype=object)
+            value[:] = items
+        value.setflags(write=False)
+        object.__setattr__(self, name, value)
+        return value.shape[0]
 
     def __len__(self) -> int:
         return int(getattr(self, dataclasses.fields(self)[0].name).shape[0])
@@ -93,13 +117,15 @@ class TaskBatch:
     def features(self) -> np.ndarray:
         """All parameters flattened per task, ``[tasks, task_dim]`` float32: what a task-aware
         oracle policy sees appended to its observation."""
-        return np.concatenate(
-            [v.reshape(len(self), -1).astype(np.float32) for v in self.arrays().values()], axis=1
-        )
+        numeric = [v for k, v in self.arrays().items() if k not in self.opaque_fields]
+        if not numeric:
+            return np.zeros((len(self), 0), dtype=np.float32)
+        return np.concatenate([v.reshape(len(self), -1).astype(np.float32) for v in numeric], axis=1)
 
     def to_dict(self) -> dict[str, list]:
-        """JSON-ready form: field name to nested lists."""
-        return {k: v.tolist() for k, v in self.arrays().items()}
+        """JSON-ready form: field name to nested lists (opaque fields as their ``repr``, which is
+        for reading only: ``from_dict`` cannot rebuild them)."""
+        return {k: [repr(x) for x in v] if k in self.opaque_fields else v.tolist() for k, v in self.arrays().items()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -141,11 +167,58 @@ def check_count(name: str, value: int, *, minimum: int = 1) -> int:
     return int(value)
 
 
+def task_kwargs(options: Sequence[str]) -> dict[str, Any]:
+    """``("arms=10", "low=0.5")`` -> ``{"arms": 10, "low": 0.5}``: a config's ``task_options``, the
+    keyword arguments of the family's distribution (numbers parsed, anything else kept a string)."""
+    from metarl.errors import ConfigError
+
+    out: dict[str, Any] = {}
+    for item in options:
+        name, sep, value = str(item).partition("=")
+        if not sep or not name:
+            raise ConfigError(f"task_options entries must be name=value, got {item!r}")
+        for parse in (int, float):
+            try:
+                out[name] = parse(value)
+                break
+            except ValueError:
+                continue
+        else:
+            out[name] = value
+    return out
+
+
 _STREAMS = {"train": 0, "validation": 1, "test": 2}
 
 
+class TaskSet(ABC):
+    """The tasks a learner meets: batches for training, a fixed validation set, held-out test tasks.
+
+    Learners only call these four methods, so a distribution with seeded streams (``TaskSplit``)
+    and a benchmark's fixed lists (``FixedTaskSet``) are interchangeable.
+    """
+
+    task_type: type[TaskBatch]
+
+    @abstractmethod
+    def train_rng(self) -> np.random.Generator:
+        """The generator training draws its batches with (stateful: one per run, checkpointed)."""
+
+    @abstractmethod
+    def train_batch(self, n: int, rng: np.random.Generator) -> TaskBatch:
+        """``n`` training tasks for one meta-iteration, drawn with ``rng``."""
+
+    @abstractmethod
+    def validation_tasks(self, n: int) -> TaskBatch:
+        """The same ``n`` validation tasks on every call (checkpoint selection)."""
+
+    @abstractmethod
+    def test_tasks(self, n: int) -> TaskBatch:
+        """The same ``n`` held-out tasks on every call, never drawn for training."""
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TaskSplit:
+class TaskSplit(TaskSet):
     """Train / validation / test tasks of one distribution, all fixed by ``seed``.
 
     Each split draws from its own stream ``SeedSequence([seed, stream])``, so adding training
@@ -162,12 +235,63 @@ class TaskSplit:
             raise ValueError(f"unknown split {split!r}; allowed: {sorted(_STREAMS)}")
         return np.random.default_rng([self.seed, _STREAMS[split]])
 
+    @property
+    def task_type(self) -> type[TaskBatch]:  # type: ignore[override]
+        return self.distribution.task_type
+
     def train_rng(self) -> np.random.Generator:
         """The generator training draws its task batches from (stateful: keep one per run)."""
         return self.rng("train")
+
+    def train_batch(self, n: int, rng: np.random.Generator) -> TaskBatch:
+        return self.distribution.sample(check_count("n", n), rng)
 
     def validation_tasks(self, n: int) -> TaskBatch:
         return self.distribution.sample(check_count("n", n), self.rng("validation"))
 
     def test_tasks(self, n: int) -> TaskBatch:
         return self.distribution.sample(check_count("n", n), self.rng("test"))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FixedTaskSet(TaskSet):
+    """Fixed lists of tasks, as a benchmark defines them (Meta-World: 50 train and 50 test goals
+    per class). Training batches draw from ``train`` with replacement; validation takes the first
+    tasks of ``validation`` (by default ``train``: a benchmark without a validation list selects
+    checkpoints on training tasks, which the benchmark's protocol allows); the test tasks are the
+    first ``n`` of ``test``, so asking for more than there are is an error, not a silent repeat.
+    """
+
+    train: TaskBatch
+    test: TaskBatch
+    validation: TaskBatch | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("test", "validation"):
+            other = getattr(self, name)
+            if other is not None and type(other) is not type(self.train):
+                raise TypeError(f"FixedTaskSet.{name} holds {type(other).__name__}, train {type(self.train).__name__}")
+
+    @property
+    def task_type(self) -> type[TaskBatch]:  # type: ignore[override]
+        return type(self.train)
+
+    def train_rng(self) -> np.random.Generator:
+        return np.random.default_rng([self.seed, _STREAMS["train"]])
+
+    def train_batch(self, n: int, rng: np.random.Generator) -> TaskBatch:
+        return self.train.take(rng.integers(len(self.train), size=check_count("n", n)))
+
+    def validation_tasks(self, n: int) -> TaskBatch:
+        return _first(self.validation if self.validation is not None else self.train, n, "validation")
+
+    def test_tasks(self, n: int) -> TaskBatch:
+        return _first(self.test, n, "test")
+
+
+def _first(tasks: TaskBatch, n: int, name: str) -> TaskBatch:
+    n = check_count("n", n)
+    if n > len(tasks):
+        raise ValueError(f"asked for {n} {name} tasks; this task set has {len(tasks)}")
+    return tasks.take(np.arange(n))

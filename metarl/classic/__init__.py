@@ -6,6 +6,7 @@ curve: bandits (random, greedy, epsilon-greedy, UCB1, Thompson, Gittins), tabula
 greedy, PSRL) and 2D navigation (random, stay, straight-line oracle).
 """
 
-from metarl.classic.evaluate import BaselineResult, TrialPolicy, evaluate_baselines, run_trials
+from metarl.classic.evaluate import evaluate_baselines, has_baselines
+from metarl.classic.trials import BaselineResult, TrialPolicy, run_trials
 
-__all__ = ["BaselineResult", "TrialPolicy", "evaluate_baselines", "run_trials"]
+__all__ = ["BaselineResult", "TrialPolicy", "evaluate_baselines", "has_baselines", "run_trials"]

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
-from metarl.classic.evaluate import BaselineFamily, run_trials
 from metarl.classic.gittins import gittins_table
+from metarl.classic.trials import BaselineFamily, run_trials
 from metarl.envs.bandit import BanditDistribution, BanditEnv, BanditTasks
 from metarl.tasks import TaskSplit, check_count
 

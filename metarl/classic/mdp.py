@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from metarl.classic.bandit import argmax_random_ties
-from metarl.classic.evaluate import BaselineFamily
+from metarl.classic.trials import BaselineFamily
 from metarl.envs.tabular_mdp import TabularMDPEnv, TabularMDPTasks
 from metarl.tasks import check_count
 

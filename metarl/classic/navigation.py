@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from metarl.classic.evaluate import BaselineFamily
+from metarl.classic.trials import BaselineFamily
 from metarl.envs.navigation import MAX_VELOCITY, Navigation2DEnv, NavigationTasks
 
 

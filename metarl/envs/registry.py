@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from collections.abc import Mapping
 from typing import Any
 
 from metarl.envs.base import BatchedTaskEnv
@@ -86,6 +87,22 @@ def family(name: str) -> Family:
     if name not in FAMILIES:
         raise ValueError(f"unknown env {name!r}; known envs: {', '.join(sorted(FAMILIES))}")
     return FAMILIES[name]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EnvFactory:
+    """Builds a batched env of one family with fixed keyword arguments; picklable, so Ray workers
+    build their own copy (temporary: the rollout rewrite brings the full version)."""
+
+    env_type: type[BatchedTaskEnv]
+    kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __call__(self, **extra: Any) -> BatchedTaskEnv:
+        return self.env_type(**{**self.kwargs, **extra})
+
+    @property
+    def family(self) -> str:
+        return self.env_type.family
 
 
 def make_env(name: str, **kwargs: Any) -> BatchedTaskEnv:

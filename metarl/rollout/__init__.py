@@ -26,7 +26,8 @@ def check_backend(backend: str, workers: int, address: str | None) -> None:
 
 def make_sampler(
     *,
-    env_name: str,
+    env_factory: Any = None,
+    env_name: str | None = None,
     env_kwargs: Mapping[str, Any] | None = None,
     backend: str = "local",
     workers: int = 1,
@@ -52,7 +53,10 @@ def make_sampler(
     if backend == "local":
         if address is not None:
             raise ValueError(f"a Ray address ({address!r}) needs backend='ray', got backend='local'")
-        return Sampler(env=make_env(env_name, **kwargs), device=device, seed=seed, shards=workers, compile=compile)
+        env = env_factory() if env_factory is not None else make_env(env_name, **kwargs)
+        return Sampler(env=env, device=device, seed=seed, shards=workers, compile=compile)
+    if env_factory is not None:
+        env_name, kwargs = env_factory.family, dict(env_factory.kwargs)
     if compile:
         raise ValueError("compile=True is supported with backend='local' only (Ray workers get a new policy "
                          "object every call, which would recompile every call)")

@@ -147,6 +147,10 @@ class Sampler:
         """The stream call seeds are drawn from (one draw per call)."""
         return self.env._rng
 
+    def reseed(self, seed: int) -> None:
+        """Restart the stream call seeds are drawn from at ``seed``."""
+        self.env.reset(seed=seed)
+
     def state_dict(self) -> dict[str, Any]:
         """The stream's state as plain Python (``torch.load(weights_only=True)`` reads it)."""
         return {"rng": rng_state(self.rng)}

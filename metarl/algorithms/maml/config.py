@@ -13,6 +13,7 @@ from dataclasses import field
 from typing import Any, Literal
 
 from metarl.rollout import check_backend
+from metarl.tasks import task_kwargs
 
 Estimator = Literal["plain", "dice", "lvc"]
 Outer = Literal["trpo", "ppo"]
@@ -42,7 +43,7 @@ class MamlConfig:
                                         "(rllab's normalize, under which the MAML paper ran)")
     meta_batch_size: int = _f(20, "tasks per meta-iteration")
     episodes_per_task: int = _f(20, "episodes per task for every inner step and for the outer step")
-    horizon: int = _f(0, "episode length limit; 0 keeps the env's own")
+    max_episode_steps: int = _f(0, "episode length limit; 0 keeps the env's own")
     inner_steps: int = _f(1, "K, policy-gradient adaptation steps per task")
     inner_lr: float = _f(0.1, "inner step size")
     learn_inner_lr: bool = _f(False, "Meta-SGD: learn one step size per parameter entry")
@@ -68,16 +69,7 @@ class MamlConfig:
     task_options: tuple[str, ...] = _f((), "task distribution options as name=value (e.g. arms=5)")
 
     def task_kwargs(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for item in self.task_options:
-            name, sep, value = item.partition("=")
-            if not sep:
-                raise ValueError(f"task_options entries must be name=value, got {item!r}")
-            try:
-                out[name] = float(value) if "." in value or "e" in value else int(value)
-            except ValueError:
-                out[name] = value
-        return out
+        return task_kwargs(self.task_options)
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -87,12 +79,12 @@ PRESETS: dict[str, dict[str, Any]] = {
     # ProMP's LVC estimator: with the plain one, meta-training sat on a -420 plateau for 300-450
     # iterations (-500 with 40 tasks per batch); LVC reached validation -214 by iteration 40.
     "pendulum": {"estimator": "lvc", "hidden_sizes": (64, 64), "meta_batch_size": 20, "episodes_per_task": 10,
-                 "horizon": 200,
+                 "max_episode_steps": 200,
                  "inner_lr": 0.05, "eval_lrs": (0.05, 0.025), "eval_episodes": 40, "max_kl": 0.01,
                  "gae_lambda": 0.95, "init_std": 1.0, "iterations": 500},
-    "halfcheetah-vel": {"meta_batch_size": 40, "episodes_per_task": 20, "horizon": 200, "inner_lr": 0.1,
+    "halfcheetah-vel": {"meta_batch_size": 40, "episodes_per_task": 20, "max_episode_steps": 200, "inner_lr": 0.1,
                         "eval_lrs": (0.1, 0.05), "eval_episodes": 20, "gae_lambda": 1.0, "iterations": 500},
-    "halfcheetah-dir": {"meta_batch_size": 40, "episodes_per_task": 20, "horizon": 200, "inner_lr": 0.1,
+    "halfcheetah-dir": {"meta_batch_size": 40, "episodes_per_task": 20, "max_episode_steps": 200, "inner_lr": 0.1,
                         "eval_lrs": (0.1, 0.05), "eval_episodes": 20, "gae_lambda": 1.0, "iterations": 500},
 }
 
@@ -114,8 +106,8 @@ def validate(config: MamlConfig) -> MamlConfig:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     if config.fvp_episodes < 0:
         raise ValueError(f"fvp_episodes must be >= 0 (0 = all), got {config.fvp_episodes}")
-    if config.horizon < 0:
-        raise ValueError(f"horizon must be >= 0 (0 = the env's own), got {config.horizon}")
+    if config.max_episode_steps < 0:
+        raise ValueError(f"max_episode_steps must be >= 0 (0 = the env's own), got {config.max_episode_steps}")
     for name in ("inner_lr", "max_kl", "outer_lr", "ppo_clip", "init_std"):
         _positive(name, getattr(config, name))
     if not config.eval_lrs or any(lr <= 0 for lr in config.eval_lrs):

@@ -4,7 +4,8 @@ Return before adaptation and after 1..K steps (K may exceed training's; step siz
 paper: ``eval_lrs[0]`` for the first step, ``eval_lrs[-1]`` after; ``eval_episodes`` episodes per
 task per step), mean and 95% interval over tasks, for the meta-learned policy and for: a policy
 pretrained on all tasks jointly (same outer optimiser, no adaptation) fine-tuned with the same
-steps, a random initialisation fine-tuned likewise, and the oracle where the family has one.
+steps, a random initialisation fine-tuned likewise, and the family's classic baselines (the
+straight-line oracle on navigation).
 
 The pretrained baseline gets the meta-training budget (the config's iterations) unless told
 otherwise: a baseline trained for a fraction of MAML's budget would flatter MAML. Training it costs
@@ -14,25 +15,23 @@ about half a MAML run, so ``metarl evaluate`` keeps it in the run directory and 
 from __future__ import annotations
 
 import dataclasses
-import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from metarl.algorithms.maml.adaptation import step_size_schedule
 from metarl.algorithms.maml.learner import MamlLearner
-from metarl.envs.registry import make_env
+from metarl.results import Curve, EvaluationResult
 from metarl.runs import save_torch
 from metarl.tasks import TaskBatch, check_count
 
 
 def _mean_ci95(values: torch.Tensor) -> tuple[list[float], list[float]]:
     """``values [steps + 1, tasks]`` -> per-step mean and 95% half-interval (normal approx.)."""
-    n = values.shape[1]
-    std = values.std(1, unbiased=True) if n > 1 else torch.zeros(values.shape[0])
-    return [float(x) for x in values.mean(1)], [float(x) for x in 1.96 * std / math.sqrt(n)]
+    curve = Curve.from_samples(values)
+    return curve.mean, curve.ci95
 
 
 def summarize(curve: torch.Tensor) -> dict[str, list[float]]:
@@ -47,25 +46,25 @@ def summarize(curve: torch.Tensor) -> dict[str, list[float]]:
     return {"mean_return_by_step": mean, "ci95_by_step": ci, "gain_by_step": gain, "gain_ci95_by_step": gain_ci}
 
 
-def navigation_oracle(tasks: TaskBatch, *, horizon: int) -> np.ndarray:
-    """Return ``[tasks]`` of heading straight for the goal at full speed (knows the goal)."""
-    env = make_env("navigation2d", max_episode_steps=horizon)
-    env.set_tasks(tasks, 1)
-    obs, _ = env.reset(seed=0)
-    total, alive = np.zeros(len(tasks)), np.ones(len(tasks), dtype=bool)
-    for _ in range(horizon):
-        obs, reward, term, trunc, _ = env.step(np.clip(tasks.goals - obs, -0.1, 0.1).astype(np.float32))
-        total += reward * alive
-        alive &= ~(term | trunc)
-        if not alive.any():
-            break
-    return total
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MamlEvalOptions:
+    """MAML's own evaluation settings (``metarl evaluate RUN --steps 3 --pretrain-iterations 100``)."""
+
+    steps: int | None = None
+    """adaptation steps (default: the run's eval_steps; may exceed training's)"""
+    episodes: int | None = None
+    """episodes per task and adaptation step (default: the run's eval_episodes)"""
+    pretrain_iterations: int | None = None
+    """budget of the pretrained baseline (default: the run's iterations; kept in the run directory)"""
+    pretrained: bool = True
+    """train and fine-tune the pretrained and random-initialisation baselines"""
 
 
 def _baseline_learner(learner: MamlLearner, *, seed: int, joint: bool) -> MamlLearner:
     torch.manual_seed(seed)
     config = dataclasses.replace(learner.config, seed=seed, learn_inner_lr=False)
-    return MamlLearner(config=config, joint=joint)
+    return MamlLearner(config=config, env=learner.env_factory, tasks=learner.tasks, sampler=learner.sampler,
+                       joint=joint)
 
 
 def pretrained_baseline(learner: MamlLearner, *, seed: int, iterations: int, cache: Path | None) -> MamlLearner:
@@ -89,43 +88,56 @@ def pretrained_baseline(learner: MamlLearner, *, seed: int, iterations: int, cac
 
 
 def evaluate(
-    learner: MamlLearner, *, num_tasks: int = 40, seed: int = 0, steps: int | None = None,
-    pretrain_iterations: int | None = None, baselines: bool = True, pretrained_cache: str | Path | None = None,
-    episodes: int | None = None,
-) -> dict[str, Any]:
-    """The result dict of ``metarl evaluate`` (see the module docstring). ``pretrain_iterations``:
-    the pretrained baseline's budget (default: the config's meta-training iterations); ``episodes``:
-    per task and adaptation step (default: the config's ``eval_episodes``)."""
+    learner: MamlLearner, *, num_tasks: int = 40, seed: int = 0, baselines: Mapping[str, Any] | None = None,
+    options: MamlEvalOptions | None = None, cache_dir: Path | None = None,
+) -> EvaluationResult:
+    """Return before and after each adaptation step on ``num_tasks`` held-out tasks, against the
+    baselines of the module docstring (``baselines``: other runs' MAML learners by name, adapted
+    the same way). The pretrained baseline is cached in ``cache_dir`` (the run directory)."""
+    options = options or MamlEvalOptions()
     c = learner.config
-    episodes = check_count("episodes", c.eval_episodes if episodes is None else episodes)
-    pretrain_iterations = check_count("pretrain_iterations", c.iterations if pretrain_iterations is None
-                                      else pretrain_iterations)
+    episodes = check_count("episodes", c.eval_episodes if options.episodes is None else options.episodes)
+    pretrain_iterations = check_count("pretrain_iterations", c.iterations if options.pretrain_iterations is None
+                                      else options.pretrain_iterations)
     num_tasks = check_count("num_tasks", num_tasks)
-    steps = check_count("steps", c.eval_steps if steps is None else steps)
-    tasks = learner.split.test_tasks(num_tasks)
+    steps = check_count("steps", c.eval_steps if options.steps is None else options.steps)
+    tasks = learner.tasks.test_tasks(num_tasks)
     lrs = step_size_schedule(c.eval_lrs[0], c.eval_lrs[-1], steps)
-    learner.eval_env.reset(seed=seed)
     torch.manual_seed(seed)
-    result: dict[str, Any] = {"algorithm": "maml", "env": c.env, "num_tasks": num_tasks, "steps": steps,
-                              "step_sizes": lrs, "episodes_per_step": episodes, "seed": seed,
-                              "estimator": c.estimator, "first_order": c.first_order}
-    maml_curve = learner.post_adaptation_returns(tasks, lrs=lrs, episodes=episodes)
-    result.update(summarize(maml_curve))
-    result["baselines"] = {}
-    if not baselines:
-        return result
-    pretrained = pretrained_baseline(learner, seed=seed, iterations=pretrain_iterations,
-                                     cache=None if pretrained_cache is None else Path(pretrained_cache))
-    random_init = _baseline_learner(learner, seed=seed + 2000, joint=False)
-    for name, other in (("pretrained", pretrained), ("random_init", random_init)):
-        other.eval_env.reset(seed=seed)
-        curve = other.post_adaptation_returns(tasks, lrs=lrs, episodes=episodes)
-        result["baselines"][name] = _against(maml_curve, curve)
-    result["baselines"]["pretrained"]["pretrain_iterations"] = pretrain_iterations
-    if c.env == "navigation2d":
-        oracle = torch.as_tensor(navigation_oracle(tasks, horizon=c.horizon or 100)).unsqueeze(0)
-        result["baselines"]["oracle"] = _against(maml_curve, oracle.expand(steps + 1, -1).to(maml_curve.dtype))
-    return result
+    details: dict[str, Any] = {"steps": steps, "step_sizes": lrs, "episodes_per_step": episodes,
+                               "estimator": c.estimator, "first_order": c.first_order}
+    maml_curve = learner.post_adaptation_returns(tasks, lrs=lrs, episodes=episodes, seed=seed)
+    details.update(summarize(maml_curve))
+    others: dict[str, MamlLearner] = dict(baselines or {})
+    if options.pretrained:
+        cache = None if cache_dir is None else Path(cache_dir) / f"baseline_pretrained_seed{seed}.pt"
+        others["pretrained"] = pretrained_baseline(learner, seed=seed, iterations=pretrain_iterations, cache=cache)
+        others["random_init"] = _baseline_learner(learner, seed=seed + 2000, joint=False)
+    curves, paired, detail = {}, {"gain over step 0": Curve.from_samples(maml_curve - maml_curve[:1])}, {}
+    for name, other in others.items():
+        curve = other.post_adaptation_returns(tasks, lrs=lrs, episodes=episodes, seed=seed)
+        curves[name], paired[f"minus {name}"] = Curve.from_samples(curve), Curve.from_samples(maml_curve - curve)
+        detail[name] = _against(maml_curve, curve)
+    if "pretrained" in detail:
+        detail["pretrained"]["pretrain_iterations"] = pretrain_iterations
+    for name, value in classic_returns(c.env, tasks).items():
+        curves[name] = Curve(mean=[value] * (steps + 1), ci95=[])
+    for name, curve in curves.items():
+        detail.setdefault(name, {"mean_return_by_step": curve.mean, "ci95_by_step": curve.ci95})
+    return EvaluationResult(algorithm="maml", env=c.env, num_tasks=num_tasks, seed=seed, axis="adaptation step",
+                            x=list(range(steps + 1)), curve=Curve.from_samples(maml_curve), baselines=curves,
+                            paired=paired, details=details, baseline_details=detail)
+
+
+def classic_returns(family: str, tasks: TaskBatch) -> dict[str, float]:
+    """Mean episode return of the family's classic (non-adapting) baselines on ``tasks``, if any:
+    on navigation the straight-line oracle and the policy that stays put."""
+    from metarl.classic import evaluate_baselines, has_baselines
+
+    if not has_baselines(family):
+        return {}
+    return {name: float(r.per_episode.mean()) for name, r in
+            evaluate_baselines(family, tasks=tasks, episodes=1, seed=0).items() if name != "random"}
 
 
 def _against(maml_curve: torch.Tensor, curve: torch.Tensor) -> dict[str, Any]:
@@ -135,25 +147,3 @@ def _against(maml_curve: torch.Tensor, curve: torch.Tensor) -> dict[str, Any]:
     lead, lead_ci = _mean_ci95(maml_curve - curve)
     out.update(maml_minus_baseline_by_step=lead, maml_minus_baseline_ci95_by_step=lead_ci)
     return out
-
-
-def plot_evaluation(result: dict[str, Any], path: str | Path) -> None:
-    """Return against adaptation steps, with 95% intervals, for MAML and every baseline."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    curves = {"MAML": result, **result.get("baselines", {})}
-    for name, curve in curves.items():
-        mean = curve["mean_return_by_step"]
-        ax.errorbar(range(len(mean)), mean, yerr=curve["ci95_by_step"], marker="o", capsize=3, label=name)
-    ax.set_xticks(range(len(result["mean_return_by_step"])))
-    ax.set_xlabel("adaptation steps")
-    ax.set_ylabel("mean episode return")
-    ax.set_title(f"MAML on {result['env']} ({result['num_tasks']} test tasks)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)

@@ -23,11 +23,11 @@ from metarl.algorithms.maml.config import MamlConfig
 from metarl.algorithms.maml.curvature import gauss_newton_fvp
 from metarl.algorithms.maml.episodes import EpisodeBatch, SampledAdaptation, adaptation_returns, sample_adaptation
 from metarl.algorithms.maml.objectives import inner_loss, outer_surrogate, sampling_term, task_mean
-from metarl.envs.registry import make_distribution, make_env
+from metarl.envs.registry import EnvFactory
 from metarl.policies.mlp import CategoricalMLPPolicy, GaussianMLPPolicy, expand_params, named_params
 from metarl.rl.trpo import trpo_step
-from metarl.rollout import Sampler, make_sampler
-from metarl.tasks import TaskBatch, TaskSplit
+from metarl.rollout import EpisodeSampler, Sampler
+from metarl.tasks import TaskBatch, TaskSet
 
 
 def build_policy(env: Any, config: MamlConfig) -> nn.Module:
@@ -60,23 +60,32 @@ class MamlLearner:
 
     name = "maml"
 
-    def __init__(self, *, config: MamlConfig, joint: bool = False) -> None:
-        self.config, self.joint = config, joint
-        env_kwargs = {"max_episode_steps": config.horizon} if config.horizon else {}
-        self.env, self.eval_env = make_env(config.env, **env_kwargs), make_env(config.env, **env_kwargs)
-        self.sampler = make_sampler(env_name=config.env, env_kwargs=env_kwargs, backend=config.backend,
-                                    workers=config.workers, address=config.ray_address or None, seed=config.seed,
-                                    device=config.device, compile=config.compile)
-        self.eval_sampler = Sampler(env=self.eval_env, device=config.device, seed=config.seed + 1)
-        self.split = TaskSplit(distribution=make_distribution(config.env, **config.task_kwargs()), seed=config.seed)
-        self.train_rng = self.split.train_rng()
-        self.validation_set = self.split.validation_tasks(config.validation_tasks)
-        self.policy = build_policy(self.env, config).to(config.device)
+    def __init__(self, *, config: MamlConfig, env: EnvFactory, tasks: TaskSet, sampler: EpisodeSampler,
+                 joint: bool = False) -> None:
+        self.config, self.joint, self.env_factory, self.tasks = config, joint, env, tasks
+        self.device = torch.device(config.device)
+        self.sampler = sampler
+        self.eval_sampler = Sampler(env=env(), device=self.device, seed=config.seed + 1)
+        self.train_rng = tasks.train_rng()
+        self.validation_set = tasks.validation_tasks(config.validation_tasks)
+        self.policy = build_policy(self.eval_sampler.env, config).to(self.device)
         self.step_sizes: dict[str, torch.Tensor] | None = None
         if config.learn_inner_lr:
             self.step_sizes = {k: torch.full_like(v, config.inner_lr, requires_grad=True)
                                for k, v in named_params(self.policy).items()}
         self.optimizer = torch.optim.Adam(self.meta_parameters(), lr=config.outer_lr) if config.outer == "ppo" else None
+
+    def joint_twin(self) -> MamlLearner:
+        """A learner of the same config and objects trained with ``joint=True``: the pretrained,
+        non-adapting baseline (one policy trained on all tasks by the same outer optimiser)."""
+        return MamlLearner(config=self.config, env=self.env_factory, tasks=self.tasks, sampler=self.sampler,
+                           joint=True)
+
+    def close(self) -> None:
+        """Release the sampler's workers (Ray actors), if any."""
+        close = getattr(self.sampler, "close", None)
+        if close is not None:
+            close()
 
     # ------------------------------------------------------------------ pieces
     def meta_parameters(self) -> list[torch.Tensor]:
@@ -125,7 +134,7 @@ class MamlLearner:
     # ------------------------------------------------------------------ protocol
     def train_iteration(self, iteration: int) -> dict[str, float]:
         c = self.config
-        tasks = self.split.distribution.sample(c.meta_batch_size, self.train_rng)
+        tasks = self.tasks.train_batch(c.meta_batch_size, self.train_rng)
         sampled = sample_adaptation(
             policy=self.policy, sampler=self.sampler, tasks=tasks, episodes=c.episodes_per_task,
             step_sizes=self.inner_step_sizes([c.inner_lr] * self.train_steps), gamma=c.gamma,
@@ -168,8 +177,13 @@ class MamlLearner:
             losses.append(float(loss.detach()))
         return {"ppo_loss_first": losses[0], "ppo_loss_last": losses[-1], "ppo_kl": float(kl.detach())}
 
-    def post_adaptation_returns(self, tasks: TaskBatch, *, lrs: list[float], episodes: int) -> torch.Tensor:
-        """``[len(lrs) + 1, tasks]`` mean returns before and after each step, on the eval stream."""
+    def post_adaptation_returns(self, tasks: TaskBatch, *, lrs: list[float], episodes: int,
+                                seed: int | None = None) -> torch.Tensor:
+        """``[len(lrs) + 1, tasks]`` mean returns before and after each step, on the eval stream
+        (restarted from ``seed`` when given, so learners compared on the same seed see the same
+        start states)."""
+        if seed is not None:
+            self.eval_sampler.reseed(seed)
         return adaptation_returns(policy=self.policy, sampler=self.eval_sampler, tasks=tasks, episodes=episodes,
                                   step_sizes=self.inner_step_sizes(lrs), gamma=self.config.gamma,
                                   gae_lambda=self.config.gae_lambda)

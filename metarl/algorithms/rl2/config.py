@@ -12,7 +12,9 @@ from dataclasses import field
 from typing import Any, Literal
 
 from metarl.envs.registry import FAMILIES, family
+from metarl.errors import ConfigError
 from metarl.rollout import check_backend
+from metarl.tasks import task_kwargs
 
 
 def _help(text: str) -> dict[str, str]:
@@ -31,7 +33,8 @@ class RL2Config:
     ray_address: str = field(default="", metadata=_help("existing Ray cluster; empty starts a local instance"))
     # --- the task set-up
     episodes_per_trial: int = field(default=10, metadata=_help("n: episodes per trial on one task"))
-    arms: int = field(default=5, metadata=_help("bandit only: number of arms k"))
+    task_options: tuple[str, ...] = field(
+        default=(), metadata=_help("task distribution options as name=value (the bandit's arms=10)"))
     max_episode_steps: int = field(default=0, metadata=_help("episode time limit; 0 = the env's default"))
     trials_per_iteration: int = field(default=256, metadata=_help("trials (= tasks) sampled per iteration"))
     # --- the policy
@@ -72,7 +75,7 @@ class RL2Config:
 
 PRESETS: dict[str, dict[str, Any]] = {
     "bandit": dict(
-        episodes_per_trial=10, arms=5, trials_per_iteration=512, hidden_size=128, iterations=1000,
+        episodes_per_trial=10, trials_per_iteration=512, hidden_size=128, iterations=1000,
         gamma=1.0, gae_lambda=0.3, lr=3e-3, lr_decay=True, ppo_epochs=4, minibatches=4,
         entropy_coef=0.05, entropy_final=0.0, validation_tasks=500,
     ),
@@ -126,7 +129,8 @@ _N100: dict[str, Any] = dict(
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "bandit-k5-n10": ("bandit", {}),
     "bandit-k5-n100": ("bandit", dict(episodes_per_trial=100, **_N100)),
-    "bandit-k10-n100": ("bandit", dict(arms=10, episodes_per_trial=100, **{**_N100, "iterations": 1800})),
+    "bandit-k10-n100": ("bandit", dict(task_options=("arms=10",), episodes_per_trial=100,
+                                       **{**_N100, "iterations": 1800})),
     "tabular-mdp-n10": ("tabular-mdp", {}),
 }
 
@@ -144,10 +148,10 @@ def validate(config: RL2Config) -> RL2Config:
                  "minibatches", "validation_tasks", "max_unroll"):
         value = getattr(config, name)
         _check(name, isinstance(value, int) and not isinstance(value, bool) and value >= 1, value, "an integer >= 1")
-    for name in ("arms", "embed_size", "tbptt", "max_episode_steps"):
+    for name in ("embed_size", "tbptt", "max_episode_steps"):
         value = getattr(config, name)
         _check(name, isinstance(value, int) and value >= 0, value, "an integer >= 0")
-    _check("arms", config.env != "bandit" or config.arms >= 2, config.arms, ">= 2 for bandit")
+    task_kwargs(config.task_options)
     for name in ("gamma", "gae_lambda"):
         _check(name, 0.0 <= getattr(config, name) <= 1.0, getattr(config, name), "a number in [0, 1]")
     for name in ("lr", "init_std", "clip_range", "max_grad_norm", "reward_scale"):
@@ -176,10 +180,12 @@ def make_config(env: str, **overrides: Any) -> RL2Config:
         base = {**PRESETS[fam], **variant}
     elif env in PRESETS:
         fam, base = env, dict(PRESETS[env])
+    elif env in FAMILIES:  # a family without a preset (one registered in user code): the base defaults
+        fam, base = env, {}
     else:
         known = sorted(set(PRESETS) | set(VARIANTS))
-        hint = "" if env in FAMILIES else " (and it is not a task family either)"
-        raise ValueError(f"no RL² preset for env {env!r}{hint}; presets: {', '.join(known)}")
+        raise ConfigError(f"env {env!r} is neither a task family ({', '.join(sorted(FAMILIES))}) nor an RL² "
+                          f"variant ({', '.join(known)})")
     names = {f.name for f in dataclasses.fields(RL2Config)}
     unknown = sorted(set(overrides) - names)
     if unknown:

@@ -1,26 +1,26 @@
 """RL² on held-out tasks: trial return, the adaptation curve, and the classic baselines beside it.
 
-The test tasks come from the learner's own ``TaskSplit`` (``test`` stream of the training seed), so
+The test tasks come from the learner's own task set (the ``test`` stream of the training seed), so
 they were never drawn for training; ``seed`` fixes the environment's and the policy's random
 streams of the evaluation only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
+from metarl.results import Curve, EvaluationResult
 from metarl.tasks import check_count
 
 if TYPE_CHECKING:
     from metarl.algorithms.rl2.learner import RL2Learner
-
-BASELINE_FAMILIES = ("bandit", "tabular-mdp", "navigation2d")
-
 
 def _stderr(x: np.ndarray, axis: int = 0) -> np.ndarray:
     n = x.shape[axis]
@@ -28,14 +28,11 @@ def _stderr(x: np.ndarray, axis: int = 0) -> np.ndarray:
 
 
 def classic_baselines(family: str, *, tasks: Any, episodes: int, seed: int) -> dict[str, Any]:
-    """The classic baselines' scores on ``tasks`` as JSON-ready dicts; ``{}`` with a note when there
-    are none for ``family`` or ``metarl.classic`` is not available."""
-    if family not in BASELINE_FAMILIES:
+    """The classic baselines' scores on ``tasks`` as JSON-ready dicts; ``{}`` when the family has none."""
+    from metarl.classic import evaluate_baselines, has_baselines
+
+    if not has_baselines(family):
         return {}
-    try:
-        from metarl.classic import evaluate_baselines
-    except ImportError as err:
-        return {"_note": f"metarl.classic unavailable ({err}); baselines skipped"}
     out: dict[str, Any] = {}
     for name, result in evaluate_baselines(family, tasks=tasks, episodes=episodes, seed=seed).items():
         entry = result.to_dict()
@@ -44,33 +41,55 @@ def classic_baselines(family: str, *, tasks: Any, episodes: int, seed: int) -> d
     return out
 
 
-def evaluate(
-    learner: RL2Learner, *, num_tasks: int = 1000, seed: int = 0, baselines: bool = True,
-    deterministic: bool | None = None, oracle: RL2Learner | None = None,
-) -> dict[str, Any]:
-    """Play one trial on each of ``num_tasks`` held-out tasks and summarise it (the JSON of
-    ``metarl evaluate --json``).
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RL2EvalOptions:
+    """RL²'s own evaluation settings (``metarl evaluate RUN --deterministic``)."""
 
-    Keys: ``mean_trial_return`` and its ``stderr``; ``mean_return_by_episode`` ``[n]`` with
-    ``stderr_by_episode`` and ``ci95_by_episode``; ``mean_episode_return``; ``goal_reached_by_episode``
-    (fraction of trials whose episode e ended by termination: the goal, for navigation and
-    mountaincar); ``baselines`` (classic ones where they exist, and ``oracle`` when given).
+    deterministic: bool | None = None
+    """act with the policy's mode (default: the run's eval_deterministic)"""
+    classic: bool = True
+    """play the family's classic baselines (bandit, MDP, navigation) on the same tasks"""
+
+
+def evaluate(
+    learner: RL2Learner, *, num_tasks: int = 1000, seed: int = 0, baselines: Mapping[str, Any] | None = None,
+    options: RL2EvalOptions | None = None, cache_dir: Path | None = None,
+) -> EvaluationResult:
+    """Play one trial on each of ``num_tasks`` held-out tasks: return per episode of the trial.
+
+    ``baselines``: other runs' learners by name, played on the same tasks from the same seed (a
+    task-aware oracle run, ``--baseline RUN``); the family's classic baselines join them. ``details``
+    keeps the per-episode statistics (``mean_trial_return`` and its ``stderr``,
+    ``goal_reached_by_episode``: the fraction of trials whose episode e ended by termination).
     """
+    options = options or RL2EvalOptions()
     num_tasks = check_count("num_tasks", num_tasks)
     cfg = learner.config
-    tasks = learner.split.test_tasks(num_tasks)
-    trials = learner.play(tasks, seed=seed, deterministic=deterministic)
-    result = summarize(trials)
-    result.update({"algorithm": "rl2", "env": cfg.env, "preset": cfg.preset,
-                   "episodes_per_trial": cfg.episodes_per_trial, "num_tasks": num_tasks, "seed": seed,
-                   "task_aware": cfg.task_aware,
-                   "deterministic": cfg.eval_deterministic if deterministic is None else deterministic})
-    result["baselines"] = classic_baselines(cfg.env, tasks=tasks, episodes=cfg.episodes_per_trial, seed=seed) \
-        if baselines else {}
-    if oracle is not None:
-        oracle_result = summarize(oracle.play(tasks, seed=seed, deterministic=deterministic))
-        result["baselines"]["oracle"] = {"mean": oracle_result["mean_trial_return"], **oracle_result}
-    return result
+    tasks = learner.tasks.test_tasks(num_tasks)
+    trials = learner.play(tasks, seed=seed, deterministic=options.deterministic)
+    details = summarize(trials)
+    deterministic = cfg.eval_deterministic if options.deterministic is None else options.deterministic
+    details.update(preset=cfg.preset, episodes_per_trial=cfg.episodes_per_trial, task_aware=cfg.task_aware,
+                   deterministic=deterministic)
+    curves: dict[str, Curve] = {}
+    baseline_details = classic_baselines(cfg.env, tasks=tasks, episodes=cfg.episodes_per_trial,
+                                                    seed=seed) if options.classic else {}
+    for name, entry in baseline_details.items():
+        curves[name] = Curve(mean=entry["mean_return_by_episode"], ci95=[])
+    paired: dict[str, Curve] = {}
+    own = trials.episode_returns().double().cpu()
+    for name, other in (baselines or {}).items():
+        other_trials = other.play(tasks, seed=seed, deterministic=options.deterministic)
+        theirs = other_trials.episode_returns().double().cpu()
+        curves[name] = Curve.from_samples(theirs.T)
+        paired[f"minus {name}"] = Curve.from_samples((own - theirs).T)
+        baseline_details[name] = {"mean": float(theirs.sum(1).mean()), **summarize(other_trials)}
+    if own.shape[1] > 1:
+        paired["gain over episode 1"] = Curve.from_samples((own - own[:, :1]).T)
+    return EvaluationResult(
+        algorithm="rl2", env=cfg.env, num_tasks=num_tasks, seed=seed, axis="episode",
+        x=list(range(1, cfg.episodes_per_trial + 1)), curve=Curve.from_samples(own.T), baselines=curves,
+        paired=paired, details=details, baseline_details=baseline_details)
 
 
 def summarize(trials: Any) -> dict[str, Any]:
@@ -94,29 +113,3 @@ def summarize(trials: Any) -> dict[str, Any]:
 def _reached(ended: torch.Tensor, index: torch.Tensor, n: int) -> np.ndarray:
     counts = torch.zeros(ended.shape[0], n).scatter_add_(1, index.cpu(), ended.cpu().float())
     return (counts > 0).double().numpy()
-
-
-def plot_evaluation(result: dict[str, Any], path: str | Path) -> None:
-    """PNG of the mean return of episode 1..n within the trial (95% interval), baselines dotted."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ys = np.asarray(result["mean_return_by_episode"])
-    xs = np.arange(1, len(ys) + 1)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.errorbar(xs, ys, yerr=result.get("ci95_by_episode"), marker="o", capsize=3, label="RL²")
-    for name, base in (result.get("baselines") or {}).items():
-        curve = base.get("mean_return_by_episode") if isinstance(base, dict) else None
-        if curve:
-            ax.plot(xs[: len(curve)], curve, linestyle=":", marker=".", label=name)
-    ax.set_xlabel("episode within trial")
-    ax.set_ylabel("mean return on held-out tasks")
-    ax.set_title(f"RL² on {result.get('preset') or result.get('env')}: trial return "
-                 f"{result['mean_trial_return']:.2f} ± {result['stderr']:.2f}")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -8,6 +8,7 @@ Implements ``metarl.training.MetaLearner``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Mapping
@@ -19,16 +20,11 @@ import torch
 from metarl.algorithms.rl2.config import RL2Config
 from metarl.algorithms.rl2.oracle import TaskAwarePolicy, TaskFeatures, with_features
 from metarl.algorithms.rl2.ppo import RunningNorm, TrialBatch, chunk_batch, ppo_loss, trial_advantages
-from metarl.envs.registry import make_distribution, make_env
+from metarl.envs.registry import EnvFactory
 from metarl.policies.recurrent import RecurrentActorCritic
-from metarl.rollout import make_sampler
+from metarl.rollout import EpisodeSampler
 from metarl.rollout.trajectories import TrialSequence
-from metarl.tasks import TaskBatch, TaskSplit
-
-
-def family_kwargs(config: RL2Config) -> dict[str, Any]:
-    """Keyword arguments of the family's distribution (the bandit's number of arms)."""
-    return {"arms": config.arms} if config.env == "bandit" else {}
+from metarl.tasks import TaskBatch, TaskSet
 
 
 class RL2Learner:
@@ -37,24 +33,30 @@ class RL2Learner:
 
     name = "rl2"
 
-    def __init__(self, *, config: RL2Config) -> None:
-        self.config = config
+    def __init__(self, *, config: RL2Config, env: EnvFactory, tasks: TaskSet, sampler: EpisodeSampler) -> None:
+        self.config, self.env_factory, self.tasks, self.sampler = config, env, tasks, sampler
         self.device = torch.device(config.device)
         torch.manual_seed(config.seed)
-        self.distribution = make_distribution(config.env, **family_kwargs(config))
-        self.split = TaskSplit(distribution=self.distribution, seed=config.seed)
-        self.train_rng = self.split.train_rng()
-        env_kwargs = {"max_episode_steps": config.max_episode_steps} if config.max_episode_steps else {}
-        self.env = make_env(config.env, **family_kwargs(config), **env_kwargs)
-        self.sampler = make_sampler(env_name=config.env, env_kwargs={**family_kwargs(config), **env_kwargs},
-                                    backend=config.backend, workers=config.workers,
-                                    address=config.ray_address or None, seed=config.seed, device=self.device)
-        self.features = TaskFeatures(self.distribution) if config.task_aware else None
+        self.train_rng = tasks.train_rng()
+        self.env = env()
+        self.features = TaskFeatures(tasks) if config.task_aware else None
         self.policy = self._make_policy().to(self.device)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.lr, eps=1e-5)
         self.value_norm = RunningNorm() if config.value_norm else None
-        self.validation_set = self.split.validation_tasks(config.validation_tasks)
+        self.validation_set = tasks.validation_tasks(config.validation_tasks)
         self.iteration = 0
+
+    def oracle_twin(self) -> RL2Learner:
+        """A learner of the same config and objects with ``task_aware=True``: the task-aware
+        oracle baseline, trained by the same code on the same task set."""
+        return RL2Learner(config=dataclasses.replace(self.config, task_aware=True), env=self.env_factory,
+                          tasks=self.tasks, sampler=self.sampler)
+
+    def close(self) -> None:
+        """Release the sampler's workers (Ray actors), if any."""
+        close = getattr(self.sampler, "close", None)
+        if close is not None:
+            close()
 
     def _make_policy(self) -> RecurrentActorCritic:
         cfg, space = self.config, self.env.single_action_space
@@ -143,7 +145,7 @@ class RL2Learner:
     def train_iteration(self, iteration: int) -> dict[str, float]:
         cfg = self.config
         started = time.perf_counter()
-        tasks = self.distribution.sample(cfg.trials_per_iteration, self.train_rng)
+        tasks = self.tasks.train_batch(cfg.trials_per_iteration, self.train_rng)
         trials = self.collect(tasks)
         sampled = time.perf_counter()
         lr, entropy_coef = self._schedule(iteration)

@@ -2,33 +2,27 @@
 
 RL² has to infer the task from its history; the oracle gets ``TaskBatch.features()`` appended to
 every observation, so the gap between the two measures what inference costs. It is built by the
-same ``RL2Learner`` with ``task_aware=True``, trained on the same task distribution. Features are
+same ``RL2Learner`` with ``task_aware=True`` (``RL2Learner.oracle_twin``), trained on the same task
+distribution. Features are
 standardised with statistics of the distribution itself (raw parameters range from MountainCar's
 engine power ~1e-3 to gravity ~10).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from typing import TYPE_CHECKING
-
 import numpy as np
 import torch
 from torch.distributions import Distribution
 
 from metarl.policies.recurrent import RecurrentActorCritic, State
-from metarl.tasks import TaskBatch, TaskDistribution
-
-if TYPE_CHECKING:
-    from metarl.algorithms.rl2.config import RL2Config
-    from metarl.algorithms.rl2.learner import RL2Learner
+from metarl.tasks import TaskBatch, TaskSet
 
 
 class TaskFeatures:
     """Standardised task features ``[tasks, task_dim]`` float32 (mean 0, std 1 over the distribution)."""
 
-    def __init__(self, distribution: TaskDistribution, *, samples: int = 4096) -> None:
-        feats = distribution.sample(samples, np.random.default_rng(12345)).features().astype(np.float64)
+    def __init__(self, tasks: TaskSet, *, samples: int = 4096) -> None:
+        feats = tasks.train_batch(samples, np.random.default_rng(12345)).features().astype(np.float64)
         self.mean = feats.mean(0)
         std = feats.std(0)
         self.std = np.where(std > 1e-12 * (1 + np.abs(self.mean)), std, 1.0)
@@ -63,10 +57,3 @@ class TaskAwarePolicy:
         prev_done: torch.Tensor, state: State,
     ) -> tuple[Distribution, torch.Tensor, State]:
         return self.policy.step(with_features(obs, self.features), prev_action, prev_reward, prev_done, state)
-
-
-def build_oracle(config: RL2Config) -> RL2Learner:
-    """An ``RL2Learner`` of ``config`` with ``task_aware=True`` (the library's oracle baseline)."""
-    from metarl.algorithms.rl2.learner import RL2Learner
-
-    return RL2Learner(config=dataclasses.replace(config, task_aware=True))

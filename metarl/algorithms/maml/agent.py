@@ -1,0 +1,63 @@
+"""MAML's adapted agent: the meta-policy after the evaluation protocol's inner steps on one task."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from metarl.agents import as_batch
+from metarl.algorithms.maml.adaptation import step_size_schedule
+from metarl.algorithms.maml.episodes import sample_adaptation
+from metarl.tasks import TaskBatch, check_count
+
+
+class AdaptedPolicy:
+    """``policy`` with one task's adapted parameters (``params`` with a leading task dim of 1)."""
+
+    def __init__(self, *, policy: nn.Module, params: Mapping[str, torch.Tensor], obs_dim: int,
+                 returns_by_step: list[float]) -> None:
+        self.policy, self.params, self.obs_dim = policy, dict(params), obs_dim
+        self.returns_by_step = returns_by_step
+        self.generator = torch.Generator(device=next(iter(self.params.values())).device).manual_seed(0)
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, *, deterministic: bool = True) -> np.ndarray:
+        batch, single = as_batch(obs, self.obs_dim)
+        device = next(iter(self.params.values())).device
+        x = torch.as_tensor(batch, device=device).unsqueeze(0)  # [1 task, B, obs_dim]
+        dist = self.policy.distribution(x, self.params)
+        from metarl.rollout.sampler import sample_action
+
+        action = dist.mode if deterministic else sample_action(dist, self.generator)
+        to_env = getattr(self.policy, "env_action", None)
+        action = (to_env(action) if to_env is not None else action)[0].cpu().numpy()
+        return action[0] if single else action
+
+    def observe(self, reward: Any, terminated: Any, truncated: Any) -> None:
+        """Nothing to do: MAML adapted before acting."""
+
+    def reset(self) -> None:
+        """Nothing to do: the adapted parameters stay."""
+
+
+def make_agent(learner: Any, task: TaskBatch, *, episodes: int | None = None, steps: int | None = None,
+               seed: int = 0) -> AdaptedPolicy:
+    """Adapt ``learner``'s meta-policy to ``task`` (a batch of one) with the evaluation protocol:
+    ``steps`` inner steps (default eval_steps) of ``episodes`` episodes each (default eval_episodes)."""
+    if len(task) != 1:
+        raise ValueError(f"adapt takes one task (a batch of 1), got {len(task)}")
+    c = learner.config
+    steps = check_count("steps", c.eval_steps if steps is None else steps)
+    episodes = check_count("episodes", c.eval_episodes if episodes is None else episodes)
+    learner.eval_sampler.reseed(seed)
+    sampled = sample_adaptation(policy=learner.policy, sampler=learner.eval_sampler, tasks=task, episodes=episodes,
+                                step_sizes=learner.inner_step_sizes(step_size_schedule(c.eval_lrs[0], c.eval_lrs[-1],
+                                                                                       steps)),
+                                gamma=c.gamma, gae_lambda=c.gae_lambda)
+    obs_dim = int(learner.eval_sampler.env.single_observation_space.shape[0])
+    return AdaptedPolicy(policy=learner.policy, params=sampled.params, obs_dim=obs_dim,
+                         returns_by_step=[float(b.returns[0]) for b in sampled.batches])

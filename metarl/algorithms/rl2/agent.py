@@ -1,0 +1,89 @@
+"""RL²'s adapted agent: the recurrent policy with the memory of a trial on one task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from metarl.agents import as_batch
+from metarl.tasks import TaskBatch, check_count
+
+
+class MemoryAgent:
+    """Acts with the recurrent state of the trial so far; ``observe`` feeds each step's reward and
+    episode end into the next step, exactly as the sampler does during training."""
+
+    def __init__(self, *, learner: Any, task: TaskBatch) -> None:
+        self.learner, self.task = learner, task
+        self.policy, self.device = learner.policy, learner.device
+        self.obs_dim = int(np.prod(learner.env.single_observation_space.shape))
+        self.features = None if learner.features is None else learner.features(task, self.device)
+        self.generator = torch.Generator(device=self.device).manual_seed(0)
+        self.forget()
+
+    def forget(self) -> None:
+        """Clear the memory: the start of a new trial."""
+        self.state = None
+        self.prev_action: torch.Tensor | None = None
+        self.prev_reward = self.prev_done = None
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, *, deterministic: bool = True) -> np.ndarray:
+        from metarl.algorithms.rl2.oracle import with_features
+        from metarl.rollout.sampler import sample_action
+
+        batch, single = as_batch(obs, self.obs_dim)
+        x = torch.as_tensor(batch, device=self.device)
+        b = x.shape[0]
+        if self.state is None:
+            self.state = self.policy.initial_state(b, self.device)
+            shape = (b,) if self.policy.discrete else (b, *self.learner.env.single_action_space.shape)
+            dtype = torch.long if self.policy.discrete else torch.float32
+            self.prev_action = torch.zeros(shape, dtype=dtype, device=self.device)
+            self.prev_reward = torch.zeros(b, device=self.device)
+            self.prev_done = torch.zeros(b, device=self.device)
+        if self.features is not None:
+            x = with_features(x, self.features.expand(b, -1))
+        dist, _, self.state = self.policy.step(x, self.prev_action, self.prev_reward, self.prev_done, self.state)
+        action = dist.mode if deterministic else sample_action(dist, self.generator)
+        self.prev_action = action
+        out = action.cpu().numpy()
+        return out[0] if single else out
+
+    def observe(self, reward: Any, terminated: Any, truncated: Any) -> None:
+        shape = self.prev_reward.shape
+        self.prev_reward = torch.as_tensor(np.full(shape, reward, dtype=np.float32), device=self.device)
+        done = np.logical_or(terminated, truncated)
+        self.prev_done = torch.as_tensor(np.full(shape, done, dtype=np.float32), device=self.device)
+
+    def reset(self) -> None:
+        """A new episode of the same trial: the memory stays (that is how RL² adapts)."""
+
+
+def make_agent(learner: Any, task: TaskBatch, *, episodes: int | None = None, seed: int = 0) -> MemoryAgent:
+    """Run ``episodes`` episodes of a trial on ``task`` (a batch of one; default: the trial's
+    episodes minus one, leaving the last for the caller) and return the agent with that memory."""
+    if len(task) != 1:
+        raise ValueError(f"adapt takes one task (a batch of 1), got {len(task)}")
+    n = learner.config.episodes_per_trial - 1 if episodes is None else episodes
+    agent = MemoryAgent(learner=learner, task=task)
+    if n > 0:
+        check_count("episodes", n)
+        env = learner.env_factory(tasks=task)
+        env.reset(seed=seed)
+        for _ in range(n):
+            _play_episode(agent, env, deterministic=learner.config.eval_deterministic)
+    return agent
+
+
+def _play_episode(agent: MemoryAgent, env: Any, *, deterministic: bool) -> None:
+    """One episode on a one-task env, the agent's memory running on (autoreset after the end)."""
+    obs, _ = env.reset()
+    while True:
+        action = agent.act(obs[0], deterministic=deterministic)
+        obs, reward, term, trunc, _ = env.step(np.asarray(action)[None])
+        agent.observe(reward[0], term[0], trunc[0])
+        if term[0] or trunc[0]:
+            return
