@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             overrides["iterations"] = args.iterations
         api.train("maml", env="pendulum", out=run, seed=args.seed, quiet=True, **overrides)
     trained = time.perf_counter() - started
-    result = api.evaluate(run, num_tasks=args.tasks, seed=args.eval_seed)
+    result = api.evaluate(run, num_tasks=args.tasks, seed=args.eval_seed).to_json()
     steps = len(result["mean_return_by_step"])
     print(f"MAML on pendulum, {args.tasks} held-out tasks, {result['episodes_per_step']} episodes per step, "
           f"step sizes {result['step_sizes']}")

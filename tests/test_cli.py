@@ -28,8 +28,8 @@ def test_maml_evaluate_trains_its_pretrained_baseline_once_and_rl2_refuses_the_f
     from metarl import api
 
     maml_run = api.train("maml", env="navigation2d", out=tmp_path / "maml", seed=0, iterations=1, quiet=True,
-                         hidden_sizes=(8,), meta_batch_size=2, episodes_per_task=2, horizon=5, validation_tasks=2,
-                         eval_episodes=2)
+                         hidden_sizes=(8,), meta_batch_size=2, episodes_per_task=2, max_episode_steps=5,
+                         validation_tasks=2, eval_episodes=2)
     args = ["evaluate", str(maml_run), "--tasks", "2", "--steps", "1", "--pretrain-iterations", "2", "--episodes", "3",
             "--json"]
     assert main(args) == 0
@@ -41,8 +41,8 @@ def test_maml_evaluate_trains_its_pretrained_baseline_once_and_rl2_refuses_the_f
                         trials_per_iteration=8, validation_tasks=4)
     assert main(["evaluate", str(rl2_run), "--tasks", "4", "--pretrain-iterations", "2"]) == 2
     err = capsys.readouterr().err
-    assert "pretrain_iterations is a MAML evaluation setting" in err and "Traceback" not in err
+    assert "rl2 evaluation has no option(s) ['--pretrain-iterations'" in err and "Traceback" not in err
     assert main(["evaluate", str(rl2_run), "--tasks", "4", "--episodes", "2"]) == 2
-    assert "episodes is a MAML evaluation setting" in capsys.readouterr().err
+    assert "no option(s) ['--episodes'" in capsys.readouterr().err
     assert main(["evaluate", str(maml_run), "--tasks", "2", "--episodes", "0"]) == 2
     assert "episodes" in capsys.readouterr().err

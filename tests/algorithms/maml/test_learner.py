@@ -9,13 +9,13 @@ from metarl.algorithms.maml.episodes import sample_adaptation
 from metarl.algorithms.maml.learner import MamlLearner, _detached_distribution
 from metarl.rl.trpo import fisher_vector_product
 
-TINY = {"hidden_sizes": (8,), "meta_batch_size": 3, "episodes_per_task": 4, "horizon": 10, "validation_tasks": 2,
-        "eval_episodes": 3, "iterations": 2, "fvp_episodes": 0}
+TINY = {"hidden_sizes": (8,), "meta_batch_size": 3, "episodes_per_task": 4, "max_episode_steps": 10,
+        "validation_tasks": 2, "eval_episodes": 3, "iterations": 2, "fvp_episodes": 0}
 
 
 def _learner(**overrides):
     torch.manual_seed(0)
-    return MamlLearner(config=maml.make_config("navigation2d", **{**TINY, **overrides}))
+    return maml.build_learner(maml.make_config("navigation2d", **{**TINY, **overrides}))
 
 
 def test_paper_preset_and_interface():
@@ -73,7 +73,7 @@ def test_variants_run_and_change_the_policy(overrides):
 def test_gauss_newton_product_equals_double_backward(steps):
     learner = _learner(inner_steps=steps)
     c = learner.config
-    tasks = learner.split.distribution.sample(3, learner.train_rng)
+    tasks = learner.tasks.train_batch(3, learner.train_rng)
     sampled = sample_adaptation(policy=learner.policy, sampler=learner.sampler, tasks=tasks, episodes=4,
                                 step_sizes=[c.inner_lr] * steps, gamma=c.gamma, gae_lambda=c.gae_lambda)
     *inner, post = sampled.batches
@@ -110,17 +110,21 @@ def test_foreign_checkpoint_is_refused():
 
 def test_evaluate_result_and_plot(tmp_path):
     learner = _learner()
-    result = maml.evaluate(learner, num_tasks=3, seed=0, steps=2, pretrain_iterations=1)
+    result = maml.evaluate(learner, num_tasks=3, seed=0, options=maml.MamlEvalOptions(steps=2, pretrain_iterations=1))
     assert result["algorithm"] == "maml" and result["env"] == "navigation2d"
+    assert result.axis == "adaptation step" and result.x == [0, 1, 2]
     assert len(result["mean_return_by_step"]) == len(result["ci95_by_step"]) == 3
-    assert set(result["baselines"]) == {"pretrained", "random_init", "oracle"}
+    assert result.curve.mean == result["mean_return_by_step"]
+    assert set(result["baselines"]) == {"pretrained", "random_init", "stay", "oracle"}
     oracle = result["baselines"]["oracle"]["mean_return_by_step"][0]
     assert oracle > max(result["mean_return_by_step"])  # knows the goal
-    for base in result["baselines"].values():  # paired lead: the mean of differences is the difference of means
+    for name in ("pretrained", "random_init"):  # paired lead: the mean of differences is the difference of means
+        base = result["baselines"][name]
         lead = [m - b for m, b in zip(result["mean_return_by_step"], base["mean_return_by_step"], strict=True)]
         assert base["maml_minus_baseline_by_step"] == pytest.approx(lead, abs=1e-4)
+        assert result.paired[f"minus {name}"].mean == pytest.approx(lead, abs=1e-4)
         assert len(base["maml_minus_baseline_ci95_by_step"]) == 3
-    maml.plot_evaluation(result, tmp_path / "eval.png")
+    result.plot(tmp_path / "eval.png")
     assert (tmp_path / "eval.png").stat().st_size > 1000
     with pytest.raises(ValueError, match="num_tasks"):
         maml.evaluate(learner, num_tasks=0)
@@ -139,7 +143,7 @@ def test_summary_by_hand():
 
 def test_sampled_adaptation_batches_have_normalised_advantages():
     learner = _learner(inner_steps=2)
-    tasks = learner.split.distribution.sample(3, learner.train_rng)
+    tasks = learner.tasks.train_batch(3, learner.train_rng)
     sampled = sample_adaptation(policy=learner.policy, sampler=learner.sampler, tasks=tasks, episodes=4,
                                 step_sizes=[0.1, 0.1], gamma=0.99, gae_lambda=1.0)
     assert len(sampled.batches) == 3 and len(sampled.trace) == 3
@@ -165,15 +169,18 @@ def test_pretrained_baseline_gets_the_meta_training_budget_and_is_cached(tmp_pat
 
     monkeypatch.setattr(MamlLearner, "train_iteration", counting)
     learner = _learner()
-    cache = tmp_path / "pretrained.pt"
-    first = evaluation.evaluate(learner, num_tasks=2, seed=0, steps=1, pretrained_cache=cache)
+    cache = tmp_path / "baseline_pretrained_seed0.pt"
+    one_step = evaluation.MamlEvalOptions(steps=1)
+    first = evaluation.evaluate(learner, num_tasks=2, seed=0, options=one_step, cache_dir=tmp_path)
     assert len(trained) == learner.config.iterations == first["baselines"]["pretrained"]["pretrain_iterations"]
     assert cache.is_file()
-    second = evaluation.evaluate(learner, num_tasks=2, seed=0, steps=1, pretrained_cache=cache)
+    second = evaluation.evaluate(learner, num_tasks=2, seed=0, options=one_step, cache_dir=tmp_path)
     assert len(trained) == learner.config.iterations  # reused, not trained again
     assert second["baselines"]["pretrained"] == first["baselines"]["pretrained"]
-    evaluation.evaluate(learner, num_tasks=2, seed=0, steps=1, pretrained_cache=cache, pretrain_iterations=1)
+    evaluation.evaluate(learner, num_tasks=2, seed=0, cache_dir=tmp_path,
+                        options=evaluation.MamlEvalOptions(steps=1, pretrain_iterations=1))
     assert len(trained) == learner.config.iterations + 1  # another budget: trained anew
     cache.write_bytes(b"not a checkpoint")
-    evaluation.evaluate(learner, num_tasks=2, seed=0, steps=1, pretrained_cache=cache, pretrain_iterations=1)
+    evaluation.evaluate(learner, num_tasks=2, seed=0, cache_dir=tmp_path,
+                        options=evaluation.MamlEvalOptions(steps=1, pretrain_iterations=1))
     assert len(trained) == learner.config.iterations + 2  # a damaged cache is rebuilt, not trusted

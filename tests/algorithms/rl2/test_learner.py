@@ -11,6 +11,7 @@ from metarl.algorithms import rl2
 from metarl.algorithms.rl2.oracle import TaskFeatures, with_features
 from metarl.cli import main
 from metarl.envs.registry import make_distribution
+from metarl.tasks import TaskSplit
 
 TINY = dict(trials_per_iteration=16, hidden_size=8, iterations=3, validation_tasks=8, minibatches=2, ppo_epochs=1)
 
@@ -20,7 +21,7 @@ def test_bad_configs_name_the_problem():
         rl2.make_config("bandit", episodes_per_trial=0)
     with pytest.raises(ValueError, match="max_unroll=1000: set tbptt"):
         rl2.make_config("pendulum", episodes_per_trial=10)
-    with pytest.raises(ValueError, match="no RL² preset for env 'cartpole'"):
+    with pytest.raises(ValueError, match="env 'cartpole' is neither a task family"):
         rl2.make_config("cartpole")
     with pytest.raises(ValueError, match="no field"):
         rl2.make_config("bandit", hidden=3)
@@ -31,7 +32,9 @@ def test_bad_configs_name_the_problem():
 
 def test_variants_resolve_to_their_family():
     config = rl2.make_config("bandit-k10-n100")
-    assert (config.env, config.arms, config.episodes_per_trial, config.preset) == ("bandit", 10, 100, "bandit-k10-n100")
+    assert (config.env, config.task_options, config.episodes_per_trial, config.preset) == (
+        "bandit", ("arms=10",), 100, "bandit-k10-n100")
+    assert rl2.build_learner(config).env.single_action_space.n == 10
 
 
 def _run(config, iterations):
@@ -73,14 +76,15 @@ def test_evaluate_reports_the_curve_baselines_and_a_plot(tmp_path):
     assert math.isclose(sum(result["mean_return_by_episode"]), result["mean_trial_return"], rel_tol=1e-9)
     assert result["stderr"] > 0 and "random" in result["baselines"]
     assert len(result["baselines"]["random"]["mean_return_by_episode"]) == 4
-    json.dumps(result)
-    rl2.plot_evaluation(result, tmp_path / "curve.png")
+    assert result.axis == "episode" and result.x == [1, 2, 3, 4] and len(result.baselines["random"].mean) == 4
+    json.dumps(result.to_json())
+    result.plot(tmp_path / "curve.png")
     assert (tmp_path / "curve.png").stat().st_size > 1000
 
 
 def test_oracle_sees_standardised_task_features():
     dist = make_distribution("mountaincar")
-    features = TaskFeatures(dist)
+    features = TaskFeatures(TaskSplit(distribution=dist, seed=0))
     feats = features(dist.sample(2000, np.random.default_rng(1)))
     assert np.allclose(feats.mean(0).numpy(), 0, atol=0.1) and np.allclose(feats.std(0).numpy(), 1, atol=0.1)
     obs = torch.zeros(2, 5, 3)
