@@ -2,7 +2,7 @@
 over it, and no line here names an algorithm (they come from the registry).
 
     import metarl
-    learner = metarl.MAML(env="pendulum", seed=0)        # or metarl.make("maml", env=..., ...)
+    learner = metarl.MAML(env="pendulum", seed=0)        # or metarl.make(name, env=..., ...)
     learner.learn(iterations=200, out="runs/p")           # checkpoints, metrics, TensorBoard in runs/p
     agent = learner.adapt(task, episodes=20)              # adapted to one new task
     action = agent.act(obs)
@@ -119,16 +119,6 @@ def make(name: str, *, env: str, tasks: TaskSet | None = None, **overrides: Any)
     """A ``MetaLearner`` of algorithm ``name`` on ``env`` (its preset plus ``overrides``)."""
     spec = algorithm(name)
     return MetaLearner(spec=spec, config=spec.make_config(env, **overrides), tasks=tasks)
-
-
-def MAML(*, env: str, **overrides: Any) -> MetaLearner:  # noqa: N802 - named like the class users expect
-    """``make("maml", env=env, **overrides)``."""
-    return make("maml", env=env, **overrides)
-
-
-def RL2(*, env: str, **overrides: Any) -> MetaLearner:  # noqa: N802
-    """``make("rl2", env=env, **overrides)``."""
-    return make("rl2", env=env, **overrides)
 
 
 def run_record(spec: AlgorithmSpec, config: Any, *, validate_every: int, checkpoint_every: int) -> dict[str, Any]:

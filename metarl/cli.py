@@ -168,7 +168,7 @@ def _add_evaluate(sub: Any) -> None:
     p.add_argument("--checkpoint", choices=["best", "latest"], default="best")
     p.add_argument("--baseline", action="append", metavar="[NAME=]RUN",
                    help="another run of the same algorithm and env to compare on the same tasks (repeatable; "
-                        "e.g. --baseline oracle=runs/oracle for a task-aware RL² run)")
+                        "e.g. --baseline oracle=runs/oracle)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_evaluate, options=[])
 
@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     with contextlib.suppress(ImportError):
         from metarl.classic import command as baselines_command
 
-        p = sub.add_parser("baselines", help="classic bandit / MDP / navigation baselines")
+        p = sub.add_parser("baselines", help="classic (non-meta-learned) baselines of the families that have them")
         baselines_command.add_arguments(p)
         p.set_defaults(func=baselines_command.main)
     return parser

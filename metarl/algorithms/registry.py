@@ -24,7 +24,6 @@ from typing import Any, Protocol
 from metarl.errors import ConfigError
 
 ENTRY_POINT_GROUP = "metarl.algorithms"
-FAMILY_ENTRY_POINT_GROUP = "metarl.families"
 
 
 class RunnableConfig(Protocol):
@@ -130,13 +129,9 @@ def algorithm(name: str) -> AlgorithmSpec:
 def import_plugins(modules: Sequence[str] = ()) -> None:
     """Import ``modules`` (the CLI's ``--import``), whose import registers families or algorithms,
     and every ``metarl.families`` entry point of installed packages."""
-    for ep in entry_points(group=FAMILY_ENTRY_POINT_GROUP):
-        try:
-            target = ep.load()
-        except ImportError:
-            continue
-        if callable(target):
-            target()
+    from metarl.envs.registry import load_entry_points
+
+    load_entry_points()
     for name in modules:
         try:
             importlib.import_module(name)

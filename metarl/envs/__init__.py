@@ -4,6 +4,7 @@ MuJoCo families are listed here too: their module imports Gymnasium only, and Mu
 when one of their envs is built.
 """
 
+from metarl.envs import builtin as builtin
 from metarl.envs.bandit import BanditDistribution, BanditEnv, BanditTasks
 from metarl.envs.base import BatchedTaskEnv
 from metarl.envs.gym_adapter import GymTaskAdapter

@@ -1,4 +1,4 @@
-"""Task families by name: ``make_env("pendulum")``, ``make_distribution("bandit", arms=10)``.
+"""Task families by name: ``make_env(name)``, ``make_distribution(name, **options)``, ``env_factory``.
 
 Each family is also a single-task Gymnasium environment (``gymnasium.make("metarl/Pendulum-v0")``),
 registered by ``metarl.envs.gym_registration`` on import of ``metarl``.
@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from metarl.envs.base import BatchedTaskEnv
+from metarl.errors import ConfigError
 from metarl.tasks import TaskDistribution
 
 
@@ -38,54 +39,44 @@ class Family:
         return getattr(module, self.env_class)
 
 
-FAMILIES: dict[str, Family] = {
-    f.name: f
-    for f in [
-        Family(
-            name="bandit", module="metarl.envs.bandit", env_class="BanditEnv",
-            gym_id="metarl/Bandit-v0", summary="k-armed Bernoulli bandit, p_i ~ U[0,1] (RL² paper)",
-        ),
-        Family(
-            name="tabular-mdp", module="metarl.envs.tabular_mdp", env_class="TabularMDPEnv",
-            gym_id="metarl/TabularMDP-v0",
-            summary="random MDP, 10 states x 5 actions, horizon 10 (RL² paper)",
-        ),
-        Family(
-            name="navigation2d", module="metarl.envs.navigation", env_class="Navigation2DEnv",
-            gym_id="metarl/Navigation2D-v0", summary="2D point to a goal ~ U[-0.5,0.5]^2 (MAML paper)",
-        ),
-        Family(
-            name="pendulum", module="metarl.envs.pendulum", env_class="PendulumEnv",
-            gym_id="metarl/Pendulum-v0", summary="Pendulum-v1 with varied mass, length, gravity",
-        ),
-        Family(
-            name="mountaincar", module="metarl.envs.mountaincar", env_class="MountainCarEnv",
-            gym_id="metarl/MountainCarContinuous-v0",
-            summary="MountainCarContinuous-v0 with varied engine power and goal position",
-        ),
-        Family(
-            name="halfcheetah-vel", module="metarl.envs.mujoco_tasks", env_class="HalfCheetahVelEnv",
-            gym_id="metarl/HalfCheetahVel-v0", requires="mujoco",
-            summary="HalfCheetah-v5 at a target velocity ~ U[0,2], horizon 200 (MAML paper)",
-        ),
-        Family(
-            name="halfcheetah-dir", module="metarl.envs.mujoco_tasks", env_class="HalfCheetahDirEnv",
-            gym_id="metarl/HalfCheetahDir-v0", requires="mujoco",
-            summary="HalfCheetah-v5 forward or backward, horizon 200 (MAML paper)",
-        ),
-        Family(
-            name="ant-dir", module="metarl.envs.mujoco_tasks", env_class="AntDirEnv",
-            gym_id="metarl/AntDir-v0", requires="mujoco",
-            summary="Ant-v5 forward or backward along x, horizon 200 (ProMP)",
-        ),
-    ]
-}
+FAMILIES: dict[str, Family] = {}
+"""Every known family by name: metarl's own (``metarl.envs.builtin``, added when ``metarl.envs`` is
+imported), then those registered with ``register_family`` or through ``metarl.families`` entry points."""
+
+
+def add_family(fam: Family) -> Family:
+    """Add a lazily imported family record (what ``metarl.envs.builtin`` declares)."""
+    FAMILIES.setdefault(fam.name, fam)
+    return fam
+
+
+def load_entry_points() -> None:
+    """Import the ``metarl.families`` entry points of installed packages (each registers its
+    families on import, or is a callable that does); once per process."""
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="metarl.families"):
+        try:
+            target = ep.load()
+        except ImportError:  # a plugin whose dependencies are missing stays unlisted
+            continue
+        if callable(target) and not isinstance(target, type):
+            target()
+
+
+_ENTRY_POINTS_LOADED = False
 
 
 def family(name: str) -> Family:
-    """The family called ``name``, or a ValueError listing the known ones."""
+    """The family called ``name``, or a ConfigError listing the known ones."""
     if name not in FAMILIES:
-        raise ValueError(f"unknown env {name!r}; known envs: {', '.join(sorted(FAMILIES))}")
+        load_entry_points()
+    if name not in FAMILIES:
+        raise ConfigError(f"unknown env {name!r}; known envs: {', '.join(sorted(FAMILIES))}")
     return FAMILIES[name]
 
 
@@ -103,6 +94,11 @@ class EnvFactory:
     @property
     def family(self) -> str:
         return self.env_type.family
+
+
+def env_factory(name: str, **kwargs: Any) -> EnvFactory:
+    """A picklable factory of family ``name``'s batched env with ``kwargs``."""
+    return EnvFactory(env_type=family(name).env_type(), kwargs=kwargs)
 
 
 def make_env(name: str, **kwargs: Any) -> BatchedTaskEnv:
@@ -123,8 +119,10 @@ def register_family(
     import gymnasium as gym
 
     name = env_type.family
+    if name in FAMILIES and FAMILIES[name].env_type_object is env_type:
+        return FAMILIES[name]  # importing the registering module twice is fine
     if name in FAMILIES and not overwrite:
-        raise ValueError(f"env {name!r} is already registered; pass overwrite=True to replace it")
+        raise ConfigError(f"env {name!r} is already registered; pass overwrite=True to replace it")
     fam = Family(name=name, module=env_type.__module__, env_class=env_type.__name__, gym_id=gym_id or "",
                  summary=summary, env_type_object=env_type)
     FAMILIES[name] = fam

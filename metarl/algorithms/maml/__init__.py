@@ -32,5 +32,13 @@ ALGORITHM = AlgorithmSpec(
     headline_metrics=("return_pre", "return_post"),
 )
 
-__all__ = ["ALGORITHM", "CONFIG", "PRESETS", "AdaptedPolicy", "MamlConfig", "MamlEvalOptions", "MamlLearner",
+
+def MAML(*, env: str, **overrides: Any) -> Any:  # noqa: N802 - named like the class users expect
+    """``metarl.make("maml", env=env, **overrides)``: a ``metarl.api.MetaLearner`` to learn, adapt, evaluate."""
+    from metarl.api import make
+
+    return make("maml", env=env, **overrides)
+
+
+__all__ = ["MAML", "ALGORITHM", "CONFIG", "PRESETS", "AdaptedPolicy", "MamlConfig", "MamlEvalOptions", "MamlLearner",
            "build_learner", "evaluate", "make_agent", "make_config"]

@@ -41,5 +41,13 @@ ALGORITHM = AlgorithmSpec(
     headline_metrics=("trial_return",),
 )
 
-__all__ = ["ALGORITHM", "CONFIG", "PRESETS", "VARIANTS", "MemoryAgent", "RL2Config", "RL2EvalOptions", "RL2Learner",
-           "build_learner", "build_oracle", "evaluate", "make_agent", "make_config"]
+
+def RL2(*, env: str, **overrides: Any) -> Any:  # noqa: N802 - named like the class users expect
+    """``metarl.make("rl2", env=env, **overrides)``: a ``metarl.api.MetaLearner`` to learn, adapt, evaluate."""
+    from metarl.api import make
+
+    return make("rl2", env=env, **overrides)
+
+
+__all__ = ["RL2", "ALGORITHM", "CONFIG", "PRESETS", "VARIANTS", "MemoryAgent", "RL2Config", "RL2EvalOptions",
+           "RL2Learner", "build_learner", "build_oracle", "evaluate", "make_agent", "make_config"]
