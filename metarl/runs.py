@@ -183,6 +183,11 @@ class RunDirectory:
 
             self._tb = SummaryWriter(log_dir=str(self.path / "tb"))
 
+    def update_config(self, **changes: Any) -> None:
+        """Rewrite ``config.json`` with ``changes`` (a resumed run's extended ``iterations``), atomically."""
+        self.config = {**self.config, **changes}
+        write_json(self.path / "config.json", self.config)
+
     def log_metrics(self, iteration: int, metrics: Mapping[str, float]) -> None:
         self.metrics.append(iteration, metrics)
         if self._tb is not None:

@@ -46,3 +46,41 @@ def test_maml_evaluate_trains_its_pretrained_baseline_once_and_rl2_refuses_the_f
     assert "no option(s) ['--episodes'" in capsys.readouterr().err
     assert main(["evaluate", str(maml_run), "--tasks", "2", "--episodes", "0"]) == 2
     assert "episodes" in capsys.readouterr().err
+
+
+def test_resume_applies_more_iterations_and_refuses_other_changes_naming_them(tmp_path, capsys):
+    run = tmp_path / "run"
+    base = ["train", "rl2", "--env", "bandit", "--trials-per-iteration", "8", "--validation-tasks", "4",
+            "--hidden-size", "8", "--minibatches", "2", "--quiet"]
+    assert main([*base, "--out", str(run), "--iterations", "2"]) == 0
+    assert main(["train", "rl2", "--resume", str(run), "--lr", "0.1", "--gamma", "0.5", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "lr (stored 0.003, given 0.1)" in err and "gamma (stored 1.0, given 0.5)" in err
+    assert "Only iterations may change" in err
+    assert main(["train", "rl2", "--resume", str(run), "--iterations", "4", "--quiet"]) == 0
+    record = json.loads((run / "config.json").read_text())
+    assert record["algorithm_config"]["iterations"] == 4
+    assert json.loads((run / "checkpoints" / "latest.json").read_text())["iteration"] == 3
+    assert main(["train", "rl2", "--resume", str(run), "--hidden-size", "8", "--quiet"]) == 0  # unchanged value
+
+
+def test_evaluating_a_ray_run_samples_locally_and_starts_no_ray(tmp_path, capsys):
+    ray = pytest.importorskip("ray")
+    from metarl import api
+
+    run = api.train("rl2", env="bandit", out=tmp_path / "ray", iterations=1, quiet=True, trials_per_iteration=8,
+                    validation_tasks=4, hidden_size=8, minibatches=2, backend="ray", workers=2)
+    ray.shutdown()
+    assert main(["evaluate", str(run), "--tasks", "4", "--json"]) == 0
+    assert not ray.is_initialized()
+
+
+def test_maml_task_options_reach_the_env(tmp_path):
+    """arms=10 used to reach the task distribution only, so the 5-arm env refused the first collect."""
+    from metarl.algorithms import maml
+
+    learner = maml.build_learner(maml.make_config("bandit", task_options=("arms=10",), inner_lr=0.1,
+                                                  meta_batch_size=2, episodes_per_task=2, iterations=1,
+                                                  validation_tasks=2, hidden_sizes=(8,)))
+    assert learner.eval_sampler.env.single_action_space.n == 10
+    assert learner.train_iteration(0)["return_post"] >= 0
