@@ -104,7 +104,7 @@ def evaluate(
     steps = check_count("steps", c.eval_steps if steps is None else steps)
     tasks = learner.split.test_tasks(num_tasks)
     lrs = step_size_schedule(c.eval_lrs[0], c.eval_lrs[-1], steps)
-    learner.eval_env.reset(seed=seed)
+    learner.eval_sampler.reseed(seed)
     torch.manual_seed(seed)
     result: dict[str, Any] = {"algorithm": "maml", "env": c.env, "num_tasks": num_tasks, "steps": steps,
                               "step_sizes": lrs, "episodes_per_step": episodes, "seed": seed,
@@ -118,7 +118,7 @@ def evaluate(
                                      cache=None if pretrained_cache is None else Path(pretrained_cache))
     random_init = _baseline_learner(learner, seed=seed + 2000, joint=False)
     for name, other in (("pretrained", pretrained), ("random_init", random_init)):
-        other.eval_env.reset(seed=seed)
+        other.eval_sampler.reseed(seed)
         curve = other.post_adaptation_returns(tasks, lrs=lrs, episodes=episodes)
         result["baselines"][name] = _against(maml_curve, curve)
     result["baselines"]["pretrained"]["pretrain_iterations"] = pretrain_iterations

@@ -23,7 +23,7 @@ from metarl.algorithms.maml.config import MamlConfig
 from metarl.algorithms.maml.curvature import gauss_newton_fvp
 from metarl.algorithms.maml.episodes import EpisodeBatch, SampledAdaptation, adaptation_returns, sample_adaptation
 from metarl.algorithms.maml.objectives import inner_loss, outer_surrogate, sampling_term, task_mean
-from metarl.envs.registry import make_distribution, make_env
+from metarl.envs.registry import env_factory, make_distribution
 from metarl.policies.mlp import CategoricalMLPPolicy, GaussianMLPPolicy, expand_params, named_params
 from metarl.rl.trpo import trpo_step
 from metarl.rollout import Sampler, make_sampler
@@ -63,11 +63,12 @@ class MamlLearner:
     def __init__(self, *, config: MamlConfig, joint: bool = False) -> None:
         self.config, self.joint = config, joint
         env_kwargs = {"max_episode_steps": config.horizon} if config.horizon else {}
-        self.env, self.eval_env = make_env(config.env, **env_kwargs), make_env(config.env, **env_kwargs)
-        self.sampler = make_sampler(env_name=config.env, env_kwargs=env_kwargs, backend=config.backend,
+        factory = env_factory(config.env, **env_kwargs)
+        self.env = factory()
+        self.sampler = make_sampler(env_factory=factory, backend=config.backend,
                                     workers=config.workers, address=config.ray_address or None, seed=config.seed,
                                     device=config.device, compile=config.compile)
-        self.eval_sampler = Sampler(env=self.eval_env, device=config.device, seed=config.seed + 1)
+        self.eval_sampler = Sampler(env_factory=factory, device=config.device, seed=config.seed + 1)
         self.split = TaskSplit(distribution=make_distribution(config.env, **config.task_kwargs()), seed=config.seed)
         self.train_rng = self.split.train_rng()
         self.validation_set = self.split.validation_tasks(config.validation_tasks)
@@ -129,7 +130,7 @@ class MamlLearner:
         sampled = sample_adaptation(
             policy=self.policy, sampler=self.sampler, tasks=tasks, episodes=c.episodes_per_task,
             step_sizes=self.inner_step_sizes([c.inner_lr] * self.train_steps), gamma=c.gamma,
-            gae_lambda=c.gae_lambda, estimator=c.estimator)
+            gae_lambda=c.gae_lambda, estimator=c.estimator, truncation=c.truncation)
         *inner, post = sampled.batches
         old = _detached_distribution(self.policy, post.obs, sampled.params)
         start = time.perf_counter()
@@ -172,7 +173,7 @@ class MamlLearner:
         """``[len(lrs) + 1, tasks]`` mean returns before and after each step, on the eval stream."""
         return adaptation_returns(policy=self.policy, sampler=self.eval_sampler, tasks=tasks, episodes=episodes,
                                   step_sizes=self.inner_step_sizes(lrs), gamma=self.config.gamma,
-                                  gae_lambda=self.config.gae_lambda)
+                                  gae_lambda=self.config.gae_lambda, truncation=self.config.truncation)
 
     def validate(self) -> float:
         c = self.config

@@ -19,9 +19,10 @@ import torch
 from metarl.algorithms.rl2.config import RL2Config
 from metarl.algorithms.rl2.oracle import TaskAwarePolicy, TaskFeatures, with_features
 from metarl.algorithms.rl2.ppo import RunningNorm, TrialBatch, chunk_batch, ppo_loss, trial_advantages
-from metarl.envs.registry import make_distribution, make_env
+from metarl.envs.registry import env_factory, make_distribution
 from metarl.policies.recurrent import RecurrentActorCritic
 from metarl.rollout import make_sampler
+from metarl.rollout.sharding import concat_trials
 from metarl.rollout.trajectories import TrialSequence
 from metarl.tasks import TaskBatch, TaskSplit
 
@@ -45,9 +46,9 @@ class RL2Learner:
         self.split = TaskSplit(distribution=self.distribution, seed=config.seed)
         self.train_rng = self.split.train_rng()
         env_kwargs = {"max_episode_steps": config.max_episode_steps} if config.max_episode_steps else {}
-        self.env = make_env(config.env, **family_kwargs(config), **env_kwargs)
-        self.sampler = make_sampler(env_name=config.env, env_kwargs={**family_kwargs(config), **env_kwargs},
-                                    backend=config.backend, workers=config.workers,
+        factory = env_factory(config.env, **family_kwargs(config), **env_kwargs)
+        self.env = factory()
+        self.sampler = make_sampler(env_factory=factory, backend=config.backend, workers=config.workers,
                                     address=config.ray_address or None, seed=config.seed, device=self.device)
         self.features = TaskFeatures(self.distribution) if config.task_aware else None
         self.policy = self._make_policy().to(self.device)
@@ -91,7 +92,7 @@ class RL2Learner:
         deterministic = self.config.eval_deterministic if deterministic is None else deterministic
         parts = [self.collect(tasks.take(np.arange(i, min(i + chunk, len(tasks)))), deterministic=deterministic,
                               seed=seed + i) for i in range(0, len(tasks), chunk)]
-        return parts[0] if len(parts) == 1 else _concat_trials(parts)
+        return parts[0] if len(parts) == 1 else concat_trials(parts)
 
     # ------------------------------------------------------------------ learning
     def _schedule(self, iteration: int) -> tuple[float, float]:
@@ -105,7 +106,7 @@ class RL2Learner:
         cfg, mask = self.config, trials.mask
         values = trials.values if self.value_norm is None else self.value_norm.denormalize(trials.values) * mask
         adv, targets = trial_advantages(rewards=trials.rewards * cfg.reward_scale, values=values, mask=mask,
-                                        gamma=cfg.gamma, lam=cfg.gae_lambda)
+                                        gamma=cfg.gamma, lam=cfg.gae_lambda, complete=trials.complete())
         if self.value_norm is not None:
             self.value_norm.update(targets[mask > 0])
             targets = self.value_norm.normalize(targets) * mask
@@ -189,14 +190,3 @@ def trial_metrics(trials: TrialSequence) -> dict[str, float]:
     out.update({f"return_episode_{e + 1}": float(by_episode[e]) for e in shown})
     return out
 
-
-def _concat_trials(parts: list[TrialSequence]) -> TrialSequence:
-    length = max(p.rewards.shape[1] for p in parts)
-
-    def pad(x: torch.Tensor) -> torch.Tensor:
-        extra = length - x.shape[1]
-        return torch.cat([x, x.new_zeros(x.shape[0], extra, *x.shape[2:])], 1) if extra else x
-
-    names = ("obs", "actions", "rewards", "log_probs", "values", "terminated", "truncated", "episode_index", "mask")
-    fields = {k: torch.cat([pad(getattr(p, k)) for p in parts]) for k in names}
-    return TrialSequence(**fields, episodes_per_trial=parts[0].episodes_per_trial)
