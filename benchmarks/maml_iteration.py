@@ -41,7 +41,7 @@ def reference_outer_step(learner: MamlLearner) -> float:
     tasks = learner.tasks.train_batch(c.meta_batch_size, learner.train_rng)
     sampled = sample_adaptation(policy=learner.policy, sampler=learner.sampler, tasks=tasks,
                                 episodes=c.episodes_per_task, step_sizes=[c.inner_lr], gamma=c.gamma,
-                                gae_lambda=c.gae_lambda)
+                                gae_lambda=c.gae_lambda, truncation=c.truncation)
     inner, post = sampled.batches
     policy = copy.deepcopy(learner.policy)
     with torch.no_grad():

@@ -25,7 +25,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from metarl.envs.registry import make_distribution, make_env
+from metarl.envs.registry import env_factory, make_distribution
 from metarl.policies import GaussianMLPPolicy, RecurrentActorCritic
 from metarl.rollout import Sampler
 
@@ -99,7 +99,7 @@ def sync_vector(kind: str, steps: int) -> int:
 def metarl_sampler(kind: str, episodes: int, compile: bool = False) -> Callable[[], int]:
     tasks = make_distribution("pendulum").sample(NUM_ENVS // episodes if kind == "mlp" else NUM_ENVS,
                                                  np.random.default_rng(0))
-    sampler = Sampler(env=make_env("pendulum"), seed=0, compile=compile)
+    sampler = Sampler(env_factory=env_factory("pendulum"), seed=0, compile=compile)
     policy = _mlp_policy() if kind == "mlp" else _gru_policy()
 
     def run() -> int:

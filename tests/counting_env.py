@@ -13,6 +13,7 @@ import gymnasium as gym
 import numpy as np
 
 from metarl.envs.base import BatchedTaskEnv
+from metarl.envs.registry import EnvFactory
 from metarl.tasks import TaskBatch, TaskDistribution
 
 
@@ -61,3 +62,8 @@ class CountingEnv(BatchedTaskEnv):
         reward = self.count + 1000.0 * self.params["task_id"]
         self.count = self.count + 1
         return reward, self.count >= self.params["length"]
+
+
+def counting_factory(**kwargs) -> EnvFactory:
+    """An ``EnvFactory`` of ``CountingEnv`` with ``kwargs`` (e.g. ``discrete=True``)."""
+    return EnvFactory(env_type=CountingEnv, kwargs=kwargs)

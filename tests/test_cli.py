@@ -82,5 +82,5 @@ def test_maml_task_options_reach_the_env(tmp_path):
     learner = maml.build_learner(maml.make_config("bandit", task_options=("arms=10",), inner_lr=0.1,
                                                   meta_batch_size=2, episodes_per_task=2, iterations=1,
                                                   validation_tasks=2, hidden_sizes=(8,)))
-    assert learner.eval_sampler.env.single_action_space.n == 10
+    assert learner.env.single_action_space.n == 10
     assert learner.train_iteration(0)["return_post"] >= 0

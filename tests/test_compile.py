@@ -5,7 +5,7 @@ import torch
 
 from metarl.algorithms.maml import make_config
 from metarl.compile import CompiledOrEager
-from metarl.envs.registry import make_distribution, make_env
+from metarl.envs.registry import env_factory, make_distribution
 from metarl.policies import GaussianMLPPolicy
 from metarl.rollout import Sampler, make_sampler
 
@@ -66,7 +66,7 @@ def test_compiled_sampler_collects_what_the_eager_one_does():
     tasks = make_distribution("navigation2d").sample(2, __import__("numpy").random.default_rng(0))
     out = {}
     for compile in (False, True):
-        sampler = Sampler(env=make_env("navigation2d", max_episode_steps=5), seed=3, compile=compile)
+        sampler = Sampler(env_factory=env_factory("navigation2d", max_episode_steps=5), seed=3, compile=compile)
         out[compile] = sampler.collect(policy, tasks, 2)
     for name in ("obs", "actions", "rewards", "log_probs", "mask"):
         torch.testing.assert_close(getattr(out[True], name), getattr(out[False], name), rtol=1e-5, atol=1e-6)
@@ -74,6 +74,6 @@ def test_compiled_sampler_collects_what_the_eager_one_does():
 
 def test_compile_is_local_only():
     with pytest.raises(ValueError, match="backend='local' only"):
-        make_sampler(env_name="navigation2d", backend="ray", workers=1, compile=True)
+        make_sampler(env_factory=env_factory("navigation2d"), backend="ray", workers=1, compile=True)
     with pytest.raises(ValueError, match="compile=True needs backend='local'"):
         make_config("navigation2d", compile=True, backend="ray")

@@ -2,6 +2,10 @@
 
 Each family is also a single-task Gymnasium environment (``gymnasium.make("metarl/Pendulum-v0")``),
 registered by ``metarl.envs.gym_registration`` on import of ``metarl``.
+
+Names are for the edges (CLI, API); inside, environments travel as an ``EnvFactory``: the class and
+its keyword arguments, picklable, so a Ray worker can build its own copy of a family that exists
+only in the user's code.
 """
 
 from __future__ import annotations
@@ -80,30 +84,42 @@ def family(name: str) -> Family:
     return FAMILIES[name]
 
 
+def make_env(name: str, **kwargs: Any) -> BatchedTaskEnv:
+    """A batched task environment of family ``name``; kwargs go to its constructor."""
+    return family(name).env_type()(**kwargs)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class EnvFactory:
-    """Builds a batched env of one family with fixed keyword arguments; picklable, so Ray workers
-    build their own copy (temporary: the rollout rewrite brings the full version)."""
+    """How to build a batched task environment: ``env_type(**kwargs)``, as a picklable value.
+
+    ``factory(**extra)`` builds a fresh environment, ``extra`` overriding ``kwargs`` (e.g. a seed).
+    The class pickles by reference (cloudpickle, as Ray uses, by value for classes defined in
+    ``__main__``), so workers rebuild the same environment wherever they run.
+    """
 
     env_type: type[BatchedTaskEnv]
     kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.env_type, type) and issubclass(self.env_type, BatchedTaskEnv)):
+            raise TypeError(f"env_type must be a BatchedTaskEnv subclass, got {self.env_type!r}")
+        if not isinstance(self.kwargs, Mapping):
+            raise TypeError(f"kwargs must be a mapping of constructor arguments, got {self.kwargs!r}")
+        object.__setattr__(self, "kwargs", dict(self.kwargs))  # a private copy: later edits do not leak in
 
     def __call__(self, **extra: Any) -> BatchedTaskEnv:
         return self.env_type(**{**self.kwargs, **extra})
 
     @property
     def family(self) -> str:
+        """The family name of the environments this builds (``env_type.family``)."""
         return self.env_type.family
 
 
 def env_factory(name: str, **kwargs: Any) -> EnvFactory:
-    """A picklable factory of family ``name``'s batched env with ``kwargs``."""
+    """An ``EnvFactory`` for family ``name`` (a ValueError lists the known ones); kwargs go to its constructor."""
     return EnvFactory(env_type=family(name).env_type(), kwargs=kwargs)
-
-
-def make_env(name: str, **kwargs: Any) -> BatchedTaskEnv:
-    """A batched task environment of family ``name``; kwargs go to its constructor."""
-    return family(name).env_type()(**kwargs)
 
 
 def make_distribution(name: str, **kwargs: Any) -> TaskDistribution:

@@ -13,10 +13,11 @@ import torch
 TIME_SCALE = 100.0
 
 
-def baseline_features(obs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``obs [..., H, D]``, ``mask [..., H]`` -> ``[..., H, 2D + 4]``, zero on padding."""
+def baseline_features(obs: torch.Tensor, mask: torch.Tensor, *, first_step: int = 0) -> torch.Tensor:
+    """``obs [..., H, D]``, ``mask [..., H]`` -> ``[..., H, 2D + 4]``, zero on padding; position h is
+    time step ``first_step + h`` (1 for next observations: ``next_obs[h]`` is seen at step h + 1)."""
     obs = obs.clamp(-10.0, 10.0)
-    steps = torch.arange(obs.shape[-2], dtype=obs.dtype, device=obs.device) / TIME_SCALE
+    steps = (torch.arange(obs.shape[-2], dtype=obs.dtype, device=obs.device) + first_step) / TIME_SCALE
     t = steps.expand(*obs.shape[:-1]).unsqueeze(-1)
     feats = torch.cat([obs, obs**2, t, t**2, t**3, torch.ones_like(t)], dim=-1)
     return feats * mask.unsqueeze(-1).to(obs.dtype)
@@ -59,3 +60,18 @@ def linear_baseline_values(
     tasks, feat_dim = feats.shape[0], feats.shape[-1]
     coeffs = fit_linear_baseline(feats.reshape(tasks, -1, feat_dim), (returns * mask).reshape(tasks, -1), reg=reg)
     return torch.einsum("tehf,tf->teh", feats, coeffs) * mask
+
+
+def linear_baseline_with_next(
+    obs: torch.Tensor, next_obs: torch.Tensor, mask: torch.Tensor, returns: torch.Tensor, *, reg: float = 1e-5
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """As ``linear_baseline_values``, also evaluated at the next observations: ``(values, next_values)``,
+    both ``[tasks, E, H]`` and 0 on padding. ``next_values[..., h]`` is the fitted baseline at
+    ``next_obs[..., h]`` with time feature h + 1, the bootstrap value of a step cut by a time limit
+    (inside an episode it equals ``values[..., h + 1]``)."""
+    feats = baseline_features(obs, mask)
+    tasks, feat_dim = feats.shape[0], feats.shape[-1]
+    coeffs = fit_linear_baseline(feats.reshape(tasks, -1, feat_dim), (returns * mask).reshape(tasks, -1), reg=reg)
+    values = torch.einsum("tehf,tf->teh", feats, coeffs) * mask
+    next_values = torch.einsum("tehf,tf->teh", baseline_features(next_obs, mask, first_step=1), coeffs) * mask
+    return values, next_values

@@ -1,14 +1,29 @@
 """Returns and advantages as pure functions over ``[..., T]`` tensors.
 
-Episodes are contiguous prefixes of real steps (``mask``). ``terminated`` marks a step after which
-the MDP ended (nothing to bootstrap); an episode whose last real step is not terminated (truncated
-by a time limit, or cut by the sampler) is bootstrapped from ``last_value``, the value of the
-observation that followed it.
+Episodes are contiguous runs of real steps (``mask``); a row may hold several episodes one after
+another, separated by their end flags. ``terminated`` marks a step after which the MDP ended:
+nothing follows, so its value is never bootstrapped. ``truncated`` marks a step where the episode
+was cut (a time limit, or the sampler's horizon): the MDP would have gone on, so by default
+(``truncation="bootstrap"``) its advantage bootstraps from ``next_values``, the value of the
+observation the step led to (the episode's final observation). ``truncation="terminal"`` treats a
+cut like a termination instead, as rllab did; the MAML paper's results were measured that way.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+
+Truncation = Literal["bootstrap", "terminal"]
+TRUNCATIONS: tuple[str, ...] = ("bootstrap", "terminal")
+
+
+def check_truncation(truncation: str) -> Truncation:
+    """``truncation`` if it is one of ``TRUNCATIONS``, else a ValueError naming the allowed values."""
+    if truncation not in TRUNCATIONS:
+        raise ValueError(f"truncation={truncation!r} is not allowed: one of {', '.join(map(repr, TRUNCATIONS))}")
+    return truncation  # type: ignore[return-value]
 
 
 def discounted_returns(rewards: torch.Tensor, mask: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -25,27 +40,33 @@ def gae(
     *,
     rewards: torch.Tensor,
     values: torch.Tensor,
-    last_value: torch.Tensor,
+    next_values: torch.Tensor,
     terminated: torch.Tensor,
+    truncated: torch.Tensor,
     mask: torch.Tensor,
     gamma: float,
     lam: float,
+    truncation: Truncation = "bootstrap",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Generalised advantage estimation (Schulman et al. 2016) over ``[..., T]``.
 
-    ``last_value [...]`` is the value after the final real step; it is used unless that step
-    terminated. Returns ``(advantages, value_targets)``, both ``[..., T]`` and 0 on padding.
+    ``values [..., T]``: V(obs_t); ``next_values [..., T]``: V(next_obs_t), the value of the
+    observation step t led to (at an episode's last step its final observation). The TD error is
+    ``r_t + gamma * V(next_obs_t) * keep_t - V(obs_t)`` with ``keep_t`` 0 at terminated steps (and at
+    truncated ones under ``truncation="terminal"``), 1 elsewhere; the advantage recursion stops at
+    every episode end (terminated or truncated), so consecutive episodes in one row do not mix.
+    A last real step with neither flag is bootstrapped like a truncation (a cut).
+    Returns ``(advantages, value_targets)``, both ``[..., T]`` and 0 on padding.
     """
+    check_truncation(truncation)
+    ends = terminated | truncated
+    cut = terminated | truncated if truncation == "terminal" else terminated
+    keep = 1.0 - cut.to(rewards.dtype)
+    carry = 1.0 - ends.to(rewards.dtype)
+    deltas = (rewards + gamma * next_values * keep - values) * mask
     adv = torch.zeros_like(rewards)
     running = torch.zeros_like(rewards[..., 0])
-    next_value = last_value
     for t in range(rewards.shape[-1] - 1, -1, -1):
-        real = mask[..., t]
-        not_end = 1.0 - terminated[..., t].float()
-        delta = rewards[..., t] + gamma * next_value * not_end - values[..., t]
-        running = (delta + gamma * lam * not_end * running) * real
+        running = (deltas[..., t] + gamma * lam * carry[..., t] * running) * mask[..., t]
         adv[..., t] = running
-        # on padding keep carrying last_value back to the last real step
-        next_value = torch.where(real > 0, values[..., t], next_value)
-        running = torch.where(real > 0, running, torch.zeros_like(running))
     return adv, (adv + values) * mask

@@ -1,14 +1,13 @@
-"""Collecting experience: typed episode batches, the batched sampler and its Ray twin."""
+"""Collecting experience: typed episode batches and the batched sampler with its executors."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import torch
 
-from metarl.rollout.ray_sampler import RaySampler  # imports Ray only when one is made
-from metarl.rollout.sampler import EpisodeSampler, Sampler, sample_action
+from metarl.envs.registry import EnvFactory
+from metarl.rollout.ray_sampler import RayExecutor  # imports Ray only when one is made
+from metarl.rollout.sampler import Executor, LocalExecutor, Sampler
+from metarl.rollout.slice_runner import SliceJob, SliceRunner, sample_action
 from metarl.rollout.trajectories import Trajectories, TrialSequence
 
 BACKENDS = ("local", "ray")
@@ -26,16 +25,14 @@ def check_backend(backend: str, workers: int, address: str | None) -> None:
 
 def make_sampler(
     *,
-    env_factory: Any = None,
-    env_name: str | None = None,
-    env_kwargs: Mapping[str, Any] | None = None,
+    env_factory: EnvFactory,
     backend: str = "local",
     workers: int = 1,
     address: str | None = None,
     seed: int | None = None,
     device: torch.device | str = "cpu",
     compile: bool = False,
-) -> EpisodeSampler:
+) -> Sampler:
     """The sampler behind ``--backend {local,ray} --workers N [--ray-address A]``.
 
     Both backends cut each call into ``workers`` slices with the same seeds, so for one seed they
@@ -43,29 +40,23 @@ def make_sampler(
     ``ray`` on ``workers`` Ray actors (a local Ray instance unless ``address`` names a cluster).
     ``compile``: the local sampler's policy forward through ``torch.compile`` (``metarl.compile``).
     """
-    from metarl.envs.registry import make_env
     from metarl.tasks import check_count
 
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
     check_count("workers", workers)
-    kwargs = dict(env_kwargs or {})
     if backend == "local":
         if address is not None:
             raise ValueError(f"a Ray address ({address!r}) needs backend='ray', got backend='local'")
-        env = env_factory() if env_factory is not None else make_env(env_name, **kwargs)
-        return Sampler(env=env, device=device, seed=seed, shards=workers, compile=compile)
-    if env_factory is not None:
-        env_name, kwargs = env_factory.family, dict(env_factory.kwargs)
+        return Sampler(env_factory=env_factory, device=device, seed=seed, shards=workers, compile=compile)
     if compile:
         raise ValueError("compile=True is supported with backend='local' only (Ray workers get a new policy "
                          "object every call, which would recompile every call)")
-    return RaySampler(env_name=env_name, env_kwargs=kwargs, workers=workers, address=address, seed=seed,
-                      device=device)
+    return Sampler(env_factory=env_factory, device=device, seed=seed, shards=workers,
+                   executor=RayExecutor(workers=workers, address=address))
 
 
 __all__ = [
-    "BACKENDS", "EpisodeSampler", "RaySampler", "Sampler", "Trajectories", "TrialSequence", "check_backend",
-    "make_sampler",
-    "sample_action",
+    "BACKENDS", "Executor", "LocalExecutor", "RayExecutor", "Sampler", "SliceJob", "SliceRunner", "Trajectories",
+    "TrialSequence", "check_backend", "make_sampler", "sample_action",
 ]

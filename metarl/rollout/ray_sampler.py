@@ -1,12 +1,14 @@
-"""Sampling on Ray workers: the local sampler's slices, one per worker, at the same time.
+"""Sampling on Ray workers: the sampler's slices run on Ray actors, several at the same time.
 
-Each worker is a Ray actor that holds its own batched environment and samples one slice of the
-task batch per call, with the slice's seeds (see ``sharding``), so ``RaySampler(workers=W)`` returns
-exactly what ``Sampler(shards=W)`` returns for the same seed. The learner sends the policy once per
-call (``ray.put``) and each worker only its tasks and, for MAML, its tasks' rows of the per-task
-parameters. A worker that dies is replaced and its slice sampled again with the same seeds, so a
-failure changes neither the result nor the order of tasks; after ``max_retries`` replacements of
-one slice in one call the call fails with a clear error. Needs ``pip install 'metarl[distributed]'``.
+Each worker is a Ray actor that builds its own batched environment once, from the pickled
+``EnvFactory`` (so a family defined in user code works too), and runs the same slice function as
+the local executor (``SliceRunner``): ``Sampler(shards=W, executor=RayExecutor(workers=W))``
+returns exactly what ``Sampler(shards=W)`` returns for the same seed. Slice s runs on worker
+``s % workers``. The policy is sent once per call (``ray.put``) and each worker only its tasks and,
+for MAML, its tasks' rows of the per-task parameters. A worker that dies is replaced and its
+slice sampled again with the same seeds, so a failure changes neither the result nor the order
+of tasks; after ``max_retries`` replacements for one slice in one call the call fails with a clear
+error. Needs ``pip install 'metarl[distributed]'``.
 """
 
 from __future__ import annotations
@@ -15,26 +17,15 @@ import contextlib
 import dataclasses
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 
-from metarl.envs.registry import make_env
-from metarl.rollout.sampler import FeedForwardPolicy, RecurrentPolicy, Sampler, call_seed
-from metarl.rollout.sharding import (
-    Slice,
-    concat_trajectories,
-    concat_trials,
-    rng_state,
-    set_rng_state,
-    slice_policy,
-    slice_seeds,
-    split_call,
-)
+from metarl.envs.registry import EnvFactory
+from metarl.rollout.slice_runner import SliceJob, SliceRunner
 from metarl.rollout.trajectories import Trajectories, TrialSequence
-from metarl.tasks import TaskBatch, check_count
+from metarl.tasks import check_count
 
 INSTALL_HINT = "the ray backend needs Ray; install it with: pip install 'metarl[distributed]'"
 
@@ -61,124 +52,65 @@ def init_ray(address: str | None, num_cpus: int) -> None:
         ray.init(num_cpus=num_cpus, include_dashboard=False, **quiet)
 
 
-class SamplerWorker:
-    """The actor: a local ``Sampler`` on its own environment, sampling slices it is given."""
+class SliceWorker:
+    """The actor: a ``SliceRunner`` on its own environment, built once from the factory."""
 
-    def __init__(self, env_name: str, env_kwargs: dict[str, Any], device: str, threads: int) -> None:
+    def __init__(self, env_factory: EnvFactory, device: str, threads: int) -> None:
         torch.set_num_threads(threads)
-        self.sampler = Sampler(env=make_env(env_name, **env_kwargs), device=device)
+        self.runner = SliceRunner(env=env_factory(), device=device)
 
     def pid(self) -> int:
         return os.getpid()
 
-    def collect(self, policy: FeedForwardPolicy, part: Slice, episodes: int, deterministic: bool,
-                seed: int) -> Trajectories:
-        return self.sampler.collect_slice(policy, part.tasks, episodes, params=part.params,
-                                          deterministic=deterministic, seeds=slice_seeds(seed, part.index))
-
-    def collect_trials(self, policy: RecurrentPolicy, part: Slice, episodes: int, deterministic: bool,
-                       seed: int) -> TrialSequence:
-        return self.sampler.collect_trials_slice(policy, part.tasks, episodes, deterministic=deterministic,
-                                                 seeds=slice_seeds(seed, part.index))
+    def run(self, policy: Any, job: SliceJob) -> Trajectories | TrialSequence:
+        return self.runner.run(policy, job)
 
 
-class RaySampler:
-    """``Sampler``'s interface, sampled by ``workers`` Ray actors (worker s samples slice s).
+class RayExecutor:
+    """Runs a sampler's slices on ``workers`` Ray actors.
 
     ``address``: an existing cluster (``ray://...`` or ``host:port``); None starts a local instance
-    with ``workers`` CPUs, unless Ray is already initialised. ``device`` is where workers run the
-    policy and where results are returned. Call ``close()`` (or use ``with``) to stop the workers.
+    with ``workers`` CPUs, unless Ray is already initialised. Workers run the policy on the
+    sampler's device. ``close()`` kills the workers (Ray itself stays up for whoever else uses it).
     """
 
     def __init__(
-        self,
-        *,
-        env_name: str,
-        env_kwargs: Mapping[str, Any] | None = None,
-        workers: int,
-        address: str | None = None,
-        seed: int | None = None,
-        device: torch.device | str = "cpu",
-        max_retries: int = 3,
-        cpus_per_worker: float = 1.0,
-        threads_per_worker: int = 1,
-        start_timeout: float = 120.0,
+        self, *, workers: int, address: str | None = None, max_retries: int = 3, cpus_per_worker: float = 1.0,
+        threads_per_worker: int = 1, start_timeout: float = 120.0,
     ) -> None:
         self.workers = check_count("workers", workers)
         self.max_retries = check_count("max_retries", max_retries, minimum=0)
-        make_env(env_name, **(env_kwargs or {}))  # bad names and kwargs fail here, not inside a worker
-        self.env_name, self.env_kwargs = env_name, dict(env_kwargs or {})
-        self.device = torch.device(device)
-        self.rng = np.random.default_rng(seed)
-        self._ray = import_ray()
-        init_ray(address, self.workers)
-        self._actor_type = self._ray.remote(num_cpus=cpus_per_worker)(SamplerWorker)
-        self._threads = check_count("threads_per_worker", threads_per_worker)
-        self.start_timeout, self.cpus_per_worker = start_timeout, cpus_per_worker
-        self.actors: list[Any] = self._start_actors(self.workers)
+        self.threads = check_count("threads_per_worker", threads_per_worker)
+        self.address, self.cpus_per_worker, self.start_timeout = address, cpus_per_worker, start_timeout
+        self._ray = import_ray()  # a missing Ray fails here, before any sampler is built
+        self.actors: list[Any] = []
         self.replacements = 0
+        self._started = False
 
-    # ------------------------------------------------------------------ public API
-    def collect(
-        self,
-        policy: FeedForwardPolicy,
-        tasks: TaskBatch,
-        episodes_per_task: int,
-        *,
-        params: Mapping[str, torch.Tensor] | None = None,
-        deterministic: bool = False,
-        seed: int | None = None,
-    ) -> Trajectories:
-        """As ``Sampler.collect``: ``[tasks, episodes, H, ...]``, tasks in the order given."""
-        check_count("episodes_per_task", episodes_per_task)
-        this_call = call_seed(self.rng, seed)
-        parts = [_compact(part) for part in split_call(tasks, self.workers, params, policy)]
-        results = self._run("collect", policy, len(tasks), parts, episodes_per_task, deterministic, this_call)
-        return concat_trajectories(results).map(lambda t: t.to(self.device))
-
-    def collect_trials(
-        self,
-        policy: RecurrentPolicy,
-        tasks: TaskBatch,
-        episodes_per_trial: int,
-        *,
-        deterministic: bool = False,
-        seed: int | None = None,
-    ) -> TrialSequence:
-        """As ``Sampler.collect_trials``: one trial per task, ``[trials, L, ...]`` in task order."""
-        check_count("episodes_per_trial", episodes_per_trial)
-        this_call = call_seed(self.rng, seed)
-        parts = split_call(tasks, self.workers)
-        results = self._run("collect_trials", policy, len(tasks), parts, episodes_per_trial, deterministic,
-                            this_call)
-        trials = concat_trials(results)
-        return _trials_to(trials, self.device)
-
-    def state_dict(self) -> dict[str, Any]:
-        """The call-seed stream's state as plain Python (``torch.load(weights_only=True)`` reads it)."""
-        return {"rng": rng_state(self.rng)}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        set_rng_state(self.rng, state["rng"])
+    def start(self, *, env_factory: EnvFactory, device: torch.device, compile: bool) -> None:
+        if self._started:
+            raise RuntimeError("this RayExecutor already belongs to a sampler; make a new one per sampler")
+        if compile:
+            raise ValueError("compile=True is supported with the local executor only (Ray workers get a new "
+                             "policy object every call, which would recompile every call)")
+        env_factory().close()  # bad kwargs fail here, not inside a worker
+        self._started = True
+        self._args = (env_factory, str(device), self.threads)
+        init_ray(self.address, self.workers)
+        self._actor_type = self._ray.remote(num_cpus=self.cpus_per_worker)(SliceWorker)
+        self.actors = self._start_actors(self.workers)
 
     def close(self) -> None:
-        """Stop the workers (Ray itself stays up for whoever else uses it)."""
+        """Kill the workers; closing again does nothing."""
         for actor in self.actors:
-            self._ray.kill(actor)
+            with contextlib.suppress(Exception):  # already dead
+                self._ray.kill(actor)
         self.actors = []
 
-    def __enter__(self) -> RaySampler:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # ------------------------------------------------------------------ workers
     def _start_actors(self, count: int) -> list[Any]:
         """``count`` new workers, once they are up; a clear error if the cluster cannot place them
         (rather than waiting forever for CPUs that are taken)."""
-        actors = [self._actor_type.remote(self.env_name, self.env_kwargs, str(self.device), self._threads)
-                  for _ in range(count)]
+        actors = [self._actor_type.remote(*self._args) for _ in range(count)]
         try:
             self._ray.get([a.pid.remote() for a in actors], timeout=self.start_timeout)
         except self._ray.exceptions.GetTimeoutError as err:
@@ -191,56 +123,59 @@ class RaySampler:
             ) from err
         return actors
 
-    def _replace(self, index: int) -> None:
+    def _replace(self, worker: int, dead: Any) -> None:
+        """A fresh worker in place of ``dead``, unless another slice's failure has replaced it already."""
+        if self.actors[worker] is not dead:
+            return
         with contextlib.suppress(Exception):  # already gone is the usual case
-            self._ray.kill(self.actors[index])
-        (self.actors[index],) = self._start_actors(1)
+            self._ray.kill(dead)
+        (self.actors[worker],) = self._start_actors(1)
         self.replacements += 1
 
-    def _run(self, method: str, policy: Any, num_tasks: int, parts: list[Slice], episodes: int,
-             deterministic: bool, seed: int) -> list[Any]:
-        """Every slice's result in slice order; a slice whose worker died is sampled again on a
+    def run(self, work: Sequence[tuple[Any, SliceJob]]) -> list[Trajectories | TrialSequence]:
+        """Every slice's result in the order given; a slice whose worker died is sampled again on a
         fresh worker with the same seeds, at most ``max_retries`` times."""
         if not self.actors:
-            raise RuntimeError("RaySampler is closed")
+            raise RuntimeError("the sampler is closed" if self._started else "RayExecutor.start was not called")
         ray = self._ray
-        dead = (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError)
-        if hasattr(policy, "take_tasks"):
-            policy_refs = {p.index: ray.put(slice_policy(policy, p, num_tasks)) for p in parts}
-        else:
-            policy_refs = dict.fromkeys((p.index for p in parts), ray.put(policy))  # sent once
+        dead_errors = (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError)
+        refs: dict[int, Any] = {}  # one put per distinct policy object: a shared policy is sent once
+        for policy, _ in work:
+            if id(policy) not in refs:
+                refs[id(policy)] = ray.put(policy)
+        policy_refs = [refs[id(policy)] for policy, _ in work]
+        jobs = [_compact(job) for _, job in work]
 
-        def submit(part: Slice) -> Any:
-            actor = self.actors[part.index]
-            return getattr(actor, method).remote(policy_refs[part.index], part, episodes, deterministic, seed)
+        def submit(i: int) -> tuple[Any, Any]:
+            actor = self.actors[jobs[i].index % self.workers]
+            return actor.run.remote(policy_refs[i], jobs[i]), actor
 
-        pending = {submit(part): part for part in parts}
+        pending: dict[Any, tuple[int, Any]] = {}
+        for i in range(len(jobs)):
+            ref, actor = submit(i)
+            pending[ref] = (i, actor)
         results: dict[int, Any] = {}
-        failures = dict.fromkeys((p.index for p in parts), 0)
+        failures = [0] * len(jobs)
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)
-            part = pending.pop(ref)
+            i, actor = pending.pop(ref)
             try:
-                results[part.index] = ray.get(ref)
-            except dead as err:
-                failures[part.index] += 1
-                if failures[part.index] > self.max_retries:
+                results[i] = ray.get(ref)
+            except dead_errors as err:
+                failures[i] += 1
+                if failures[i] > self.max_retries:
                     raise RuntimeError(
-                        f"the Ray worker sampling slice {part.index} of {self.workers} died "
-                        f"{failures[part.index]} times in one call; giving up (last error: {err})"
+                        f"the Ray worker sampling slice {jobs[i].index} died {failures[i]} times in one call; "
+                        f"giving up (last error: {err})"
                     ) from err
-                self._replace(part.index)
-                pending[submit(part)] = part
-        return [results[p.index] for p in parts]
+                self._replace(jobs[i].index % self.workers, actor)
+                ref, actor = submit(i)
+                pending[ref] = (i, actor)
+        return [results[i] for i in range(len(jobs))]
 
 
-def _compact(part: Slice) -> Slice:
-    """The slice with its own copy of its parameter rows: a view would ship the whole batch's."""
-    if part.params is None:
-        return part
-    return dataclasses.replace(part, params={k: v.detach().clone() for k, v in part.params.items()})
-
-
-def _trials_to(trials: TrialSequence, device: torch.device) -> TrialSequence:
-    fields = {k: v.to(device) for k, v in vars(trials).items() if isinstance(v, torch.Tensor)}
-    return TrialSequence(**fields, episodes_per_trial=trials.episodes_per_trial)
+def _compact(job: SliceJob) -> SliceJob:
+    """The job with its own copy of its parameter rows: a view would ship the whole batch's."""
+    if job.params is None:
+        return job
+    return dataclasses.replace(job, params={k: v.detach().clone() for k, v in job.params.items()})

@@ -1,32 +1,34 @@
-"""Synchronous, batched collection of episodes.
+"""Synchronous, batched collection of episodes: one front end, interchangeable executors.
 
-The sampler steps a ``BatchedTaskEnv`` and runs the policy once per step over every task x episode;
-it knows nothing of adaptation. Feed-forward policies (MAML) may run with per-task parameters
-(``params`` with a leading task dimension), applied in one batched call. Recurrent policies (RL²)
-run trials: the episodes of one trial follow each other on one sub-environment and the hidden state
-is carried across their boundaries, reset only at the start of a trial.
+The ``Sampler`` steps batched task environments and runs the policy once per step over every
+task x episode; it knows nothing of adaptation. Feed-forward policies (MAML) may run with per-task
+parameters (``params`` with a leading task dimension), applied in one batched call. Recurrent
+policies (RL²) run trials: the episodes of one trial follow each other on one sub-environment and
+the hidden state is carried across their boundaries, reset only at the start of a trial.
 
-Randomness belongs to the sampler, not to the process: every call draws one seed from the
-sampler's stream, and each slice of the task batch (``shards`` of them, see ``sharding``) resets the
-environment and draws its actions from streams fixed by that seed and the slice's index. Torch's
-global generator is never used, so the same seed gives the same episodes on any backend
-(``RaySampler`` with W workers equals ``Sampler(shards=W)``) and whatever else the process does.
+The front end does everything that decides *what* is sampled: it draws the call's seed, cuts the
+task batch into ``shards`` slices (``sharding``), gives each slice its seeds, its policy and its
+rows of the parameters, and joins the slices' results in task order. An executor decides only
+*where* the slices run: ``LocalExecutor`` one after another in this process, ``RayExecutor`` on
+Ray actors. Both run the same slice function (``SliceRunner``) on environments built from the same
+``EnvFactory``, so for one seed and one ``shards`` every executor returns the same episodes.
+
+Randomness belongs to the sampler: it holds its own ``numpy.random.Generator`` (seeded from
+``seed``) and draws one seed from it per call; slices reset their environment with
+``env.reset(seed=...)`` and draw actions from a ``torch.Generator``, both seeded from that call
+seed and the slice index. Neither torch's global generator nor the environment's own is consulted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 import torch
-from gymnasium.vector import AutoresetMode
-from torch.distributions import Categorical, Distribution, Independent, Normal
 
-from metarl.compile import CompiledOrEager
-from metarl.envs.base import BatchedTaskEnv
+from metarl.envs.registry import EnvFactory
 from metarl.rollout.sharding import (
-    SliceSeeds,
     concat_trajectories,
     concat_trials,
     draw_call_seed,
@@ -36,81 +38,55 @@ from metarl.rollout.sharding import (
     slice_seeds,
     split_call,
 )
+from metarl.rollout.slice_runner import FeedForwardPolicy, RecurrentPolicy, SliceJob, SliceRunner
 from metarl.rollout.trajectories import Trajectories, TrialSequence
 from metarl.tasks import TaskBatch, check_count
 
-
-class FeedForwardPolicy(Protocol):
-    discrete: bool
-
-    def distribution(self, obs: torch.Tensor, params: Mapping[str, torch.Tensor] | None = None) -> Distribution: ...
+SliceResult = Trajectories | TrialSequence
 
 
-class RecurrentPolicy(Protocol):
-    discrete: bool
+class Executor(Protocol):
+    """Where slices run. ``start`` is called once by the sampler that owns the executor; ``run``
+    returns each job's result in the order given; ``close`` releases what ``start`` took and may
+    be called more than once."""
 
-    def initial_state(self, batch_size: int, device: torch.device) -> Any: ...
+    workers: int
 
-    def step(
-        self, obs: torch.Tensor, prev_action: torch.Tensor, prev_reward: torch.Tensor,
-        prev_done: torch.Tensor, state: Any,
-    ) -> tuple[Distribution, torch.Tensor, Any]:
-        """One step for ``[B, ...]`` inputs: ``(action distribution, value [B], next state)``."""
-        ...
+    def start(self, *, env_factory: EnvFactory, device: torch.device, compile: bool) -> None: ...
 
+    def run(self, work: Sequence[tuple[Any, SliceJob]]) -> list[SliceResult]: ...
 
-def _masked(x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-    """``x [B, ...]`` with the rows where ``keep [B]`` is false set to zero (padding)."""
-    return x * keep.view(-1, *([1] * (x.dim() - 1))).to(x.dtype)
+    def close(self) -> None: ...
 
 
-def sample_action(dist: Distribution, generator: torch.Generator) -> torch.Tensor:
-    """A sample of ``dist`` drawn from ``generator`` instead of torch's global stream.
+class LocalExecutor:
+    """Runs the slices one after another in this process, on one environment built from the factory."""
 
-    Normal (also inside ``Independent``): ``loc + scale * randn``; Categorical: ``torch.multinomial``
-    over its probabilities, ``[*batch_shape]`` int64. Any other distribution samples under a global
-    stream seeded from ``generator`` and restored afterwards, so it stays reproducible too.
-    """
-    base = dist.base_dist if isinstance(dist, Independent) else dist
-    if isinstance(base, Normal):
-        noise = torch.randn(base.batch_shape, generator=generator, device=base.loc.device, dtype=base.loc.dtype)
-        return base.loc + base.scale * noise
-    if isinstance(dist, Categorical):
-        probs = dist.probs.reshape(-1, dist.probs.shape[-1])
-        return torch.multinomial(probs, 1, generator=generator).reshape(dist.batch_shape)
-    seed = int(torch.randint(2**62, (1,), generator=generator, device=generator.device))
-    with torch.random.fork_rng(devices=[generator.device] if generator.device.type == "cuda" else []):
-        torch.manual_seed(seed)
-        return dist.sample()
+    workers = 1
 
+    def __init__(self) -> None:
+        self.runner: SliceRunner | None = None
+        self._closed = False
 
-def _act(dist: Distribution, deterministic: bool, generator: torch.Generator) -> torch.Tensor:
-    return dist.mode if deterministic else sample_action(dist, generator)
+    @property
+    def env(self) -> Any:
+        """The environment the slices run on (None before ``start``)."""
+        return None if self.runner is None else self.runner.env
 
+    def start(self, *, env_factory: EnvFactory, device: torch.device, compile: bool) -> None:
+        if self.runner is not None or self._closed:
+            raise RuntimeError("this LocalExecutor already belongs to a sampler; make a new one per sampler")
+        self.runner = SliceRunner(env=env_factory(), device=device, compile=compile)
 
-def _env_action(policy: object, action: torch.Tensor) -> torch.Tensor:
-    """What the env receives: the policy's action mapped to env units by a normalised policy
-    (``GaussianMLPPolicy(action_bounds=...)``); trajectories keep the policy's own action."""
-    to_env = getattr(policy, "env_action", None)
-    return action if to_env is None else to_env(action)
+    def run(self, work: Sequence[tuple[Any, SliceJob]]) -> list[SliceResult]:
+        if self.runner is None:
+            raise RuntimeError("the sampler is closed" if self._closed else "LocalExecutor.start was not called")
+        return [self.runner.run(policy, job) for policy, job in work]
 
-
-class EpisodeSampler(Protocol):
-    """What learners call: the local ``Sampler`` and ``RaySampler`` both implement it."""
-
-    def collect(
-        self, policy: FeedForwardPolicy, tasks: TaskBatch, episodes_per_task: int, *,
-        params: Mapping[str, torch.Tensor] | None = None, deterministic: bool = False, seed: int | None = None,
-    ) -> Trajectories: ...
-
-    def collect_trials(
-        self, policy: RecurrentPolicy, tasks: TaskBatch, episodes_per_trial: int, *,
-        deterministic: bool = False, seed: int | None = None,
-    ) -> TrialSequence: ...
-
-    def state_dict(self) -> dict[str, Any]: ...
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+    def close(self) -> None:
+        if self.runner is not None:
+            self.runner.env.close()
+        self.runner, self._closed = None, True
 
 
 def call_seed(rng: np.random.Generator, seed: int | None) -> int:
@@ -123,42 +99,55 @@ def call_seed(rng: np.random.Generator, seed: int | None) -> int:
 
 
 class Sampler:
-    """Collects episodes from one batched environment, ``shards`` slices of the tasks one after
-    another (1, the default, is fastest; W reproduces a W-worker ``RaySampler`` exactly).
+    """Collects episodes of environments built by ``env_factory``, in ``shards`` slices of the
+    tasks run by ``executor`` (a ``LocalExecutor`` when None).
 
-    ``seed`` starts the stream each call draws its seed from. That stream is the environment's own
-    generator (``env._rng``), so code that saves, restores or reseeds the environment's stream
-    controls the sampler too; ``state_dict`` / ``load_state_dict`` are the portable way.
+    Results depend on ``seed`` and ``shards`` only, not on the executor: ``shards=1`` is fastest
+    locally, ``shards=W`` with ``RayExecutor(workers=W)`` spreads the slices over the workers and
+    returns what a local sampler with ``shards=W`` returns. ``compile``: the policy forward through
+    ``torch.compile`` (local executor only). ``close()`` (or ``with``) releases the executor.
     """
 
     def __init__(
-        self, *, env: BatchedTaskEnv, device: torch.device | str = "cpu", seed: int | None = None, shards: int = 1,
-        compile: bool = False,
+        self, *, env_factory: EnvFactory, device: torch.device | str = "cpu", seed: int | None = None,
+        shards: int = 1, executor: Executor | None = None, compile: bool = False,
     ) -> None:
-        self.env = env
+        if not isinstance(env_factory, EnvFactory):
+            raise TypeError(f"env_factory must be an EnvFactory (metarl.envs.registry.env_factory(name)), "
+                            f"got {type(env_factory).__name__}")
+        self.env_factory = env_factory
         self.device = torch.device(device)
         self.shards = check_count("shards", shards)
         self.compile = bool(compile)
-        self._forwards: dict[int, CompiledOrEager] = {}
-        env.reset(seed=seed)
+        self.executor: Executor = LocalExecutor() if executor is None else executor
+        if self.shards < self.executor.workers:
+            raise ValueError(f"shards={self.shards} would leave {self.executor.workers - self.shards} of the "
+                             f"executor's {self.executor.workers} workers idle; pass shards >= workers")
+        self.rng = np.random.default_rng(seed)
+        self.executor.start(env_factory=env_factory, device=self.device, compile=self.compile)
 
-    @property
-    def rng(self) -> np.random.Generator:
-        """The stream call seeds are drawn from (one draw per call)."""
-        return self.env._rng
-
-    def reseed(self, seed: int) -> None:
-        """Restart the stream call seeds are drawn from at ``seed``."""
-        self.env.reset(seed=seed)
+    def reseed(self, seed: int | None) -> None:
+        """Restart the call-seed stream from ``seed``: the next calls sample what a new sampler
+        made with this seed would (evaluation protocols pair runs this way)."""
+        self.rng = np.random.default_rng(seed)
 
     def state_dict(self) -> dict[str, Any]:
-        """The stream's state as plain Python (``torch.load(weights_only=True)`` reads it)."""
+        """The call-seed stream's state as plain Python (``torch.load(weights_only=True)`` reads it)."""
         return {"rng": rng_state(self.rng)}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         set_rng_state(self.rng, state["rng"])
 
-    @torch.no_grad()
+    def close(self) -> None:
+        """Release the executor (Ray workers are killed); closing again does nothing."""
+        self.executor.close()
+
+    def __enter__(self) -> Sampler:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def collect(
         self,
         policy: FeedForwardPolicy,
@@ -177,15 +166,14 @@ class Sampler:
         """
         check_count("episodes_per_task", episodes_per_task)
         this_call = call_seed(self.rng, seed)
-        parts = [
-            self.collect_slice(slice_policy(policy, part, len(tasks)), part.tasks, episodes_per_task,
-                               params=part.params, deterministic=deterministic,
-                               seeds=slice_seeds(this_call, part.index))
+        work = [
+            (slice_policy(policy, part, len(tasks)),
+             SliceJob(kind="episodes", index=part.index, tasks=part.tasks, episodes=episodes_per_task,
+                      params=part.params, deterministic=deterministic, seeds=slice_seeds(this_call, part.index)))
             for part in split_call(tasks, self.shards, params, policy)
         ]
-        return concat_trajectories(parts)
+        return concat_trajectories(self.executor.run(work)).map(lambda t: t.to(self.device))
 
-    @torch.no_grad()
     def collect_trials(
         self,
         policy: RecurrentPolicy,
@@ -202,142 +190,10 @@ class Sampler:
         """
         check_count("episodes_per_trial", episodes_per_trial)
         this_call = call_seed(self.rng, seed)
-        parts = [
-            self.collect_trials_slice(slice_policy(policy, part, len(tasks)), part.tasks, episodes_per_trial,
-                                      deterministic=deterministic,
-                                      seeds=slice_seeds(this_call, part.index))
+        work = [
+            (slice_policy(policy, part, len(tasks)),
+             SliceJob(kind="trials", index=part.index, tasks=part.tasks, episodes=episodes_per_trial,
+                      params=None, deterministic=deterministic, seeds=slice_seeds(this_call, part.index)))
             for part in split_call(tasks, self.shards)
         ]
-        return concat_trials(parts)
-
-    @torch.no_grad()
-    def collect_slice(
-        self, policy: FeedForwardPolicy, tasks: TaskBatch, episodes_per_task: int, *,
-        params: Mapping[str, torch.Tensor] | None, deterministic: bool, seeds: SliceSeeds,
-    ) -> Trajectories:
-        """``collect`` on one slice with its seeds given (what a Ray worker runs)."""
-        control = self.env._rng
-        try:
-            obs, generator = self._start_slice(tasks, episodes_per_task, seeds)
-            return self._episodes(policy, obs, params, deterministic, generator)
-        finally:
-            self.env._rng = control
-
-    @torch.no_grad()
-    def collect_trials_slice(
-        self, policy: RecurrentPolicy, tasks: TaskBatch, episodes_per_trial: int, *,
-        deterministic: bool, seeds: SliceSeeds,
-    ) -> TrialSequence:
-        """``collect_trials`` on one slice with its seeds given (what a Ray worker runs)."""
-        control, saved_mode = self.env._rng, self.env.autoreset_mode
-        self.env.autoreset_mode = AutoresetMode.SAME_STEP
-        try:
-            obs, generator = self._start_slice(tasks, 1, seeds)
-            return self._trials(policy, obs, episodes_per_trial, deterministic, generator)
-        finally:
-            self.env._rng, self.env.autoreset_mode = control, saved_mode
-
-    def _start_slice(
-        self, tasks: TaskBatch, episodes_per_task: int, seeds: SliceSeeds
-    ) -> tuple[np.ndarray, torch.Generator]:
-        """Set the slice's tasks and reset the env from its seed; also the slice's action generator."""
-        self.env.set_tasks(tasks, episodes_per_task)
-        obs, _ = self.env.reset(seed=seeds.env)
-        return obs, torch.Generator(device=self.device).manual_seed(seeds.actions)
-
-    def _forward(self, policy: FeedForwardPolicy) -> Callable[..., Distribution]:
-        """``policy.distribution``, through ``torch.compile`` when the sampler was made with
-        ``compile=True`` (eager after a failed compile; see ``metarl.compile``)."""
-        if not self.compile:
-            return policy.distribution
-        key = id(policy)
-        if key not in self._forwards or self._forwards[key].fn.__self__ is not policy:
-            self._forwards[key] = CompiledOrEager(policy.distribution, name=f"{type(policy).__name__}.distribution")
-        return self._forwards[key]
-
-    def _buffers(self, lead: tuple[int, ...], discrete: bool) -> dict[str, torch.Tensor]:
-        env, dev = self.env, self.device
-        act_shape = () if discrete else env.single_action_space.shape
-        obs_shape = env.single_observation_space.shape
-        return {
-            "obs": torch.zeros(*lead, *obs_shape, device=dev),
-            "actions": torch.zeros(*lead, *act_shape, device=dev, dtype=torch.long if discrete else torch.float32),
-            **{k: torch.zeros(*lead, device=dev) for k in ("rewards", "log_probs", "values", "mask")},
-            "terminated": torch.zeros(*lead, dtype=torch.bool, device=dev),
-            "truncated": torch.zeros(*lead, dtype=torch.bool, device=dev),
-        }
-
-    def _to_tensor(self, array: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(array, device=self.device)
-
-    def _obs_tensor(self, array: np.ndarray) -> torch.Tensor:
-        """Observations as float32 whatever the env's dtype (MuJoCo's are float64)."""
-        return torch.as_tensor(array, dtype=torch.float32, device=self.device)
-
-    def _episodes(
-        self, policy: FeedForwardPolicy, obs_np: np.ndarray, params: Mapping[str, torch.Tensor] | None,
-        deterministic: bool, generator: torch.Generator,
-    ) -> Trajectories:
-        env = self.env
-        n_tasks, episodes_per_task = len(env.tasks), env.episodes_per_task
-        horizon, n = env.max_episode_steps, env.num_envs
-        buf = self._buffers((n, horizon), policy.discrete)
-        last_obs = torch.zeros(n, *env.single_observation_space.shape, device=self.device)
-        alive = torch.ones(n, dtype=torch.bool, device=self.device)
-        steps = 0
-        for t in range(horizon):
-            obs = self._obs_tensor(obs_np)
-            dist = self._forward(policy)(obs.view(n_tasks, episodes_per_task, *obs.shape[1:]), params)
-            action = _act(dist, deterministic, generator)
-            flat_action = action.reshape(n, *action.shape[2:])
-            obs_np, reward, term, trunc, _ = env.step(_env_action(policy, flat_action).cpu().numpy())
-            term_t, trunc_t = self._to_tensor(term), self._to_tensor(trunc)
-            trunc_t = trunc_t | (t == horizon - 1)
-            buf["obs"][:, t], buf["actions"][:, t] = _masked(obs, alive), _masked(flat_action, alive)
-            buf["rewards"][:, t] = self._to_tensor(reward).float() * alive
-            buf["log_probs"][:, t] = dist.log_prob(action).reshape(n) * alive
-            buf["terminated"][:, t], buf["truncated"][:, t] = term_t & alive, trunc_t & alive & ~term_t
-            buf["mask"][:, t] = alive.float()
-            ended = alive & (term_t | trunc_t)
-            last_obs[ended] = self._obs_tensor(obs_np)[ended]
-            alive = alive & ~ended
-            steps = t + 1
-            if not alive.any():
-                break
-        shape = (n_tasks, episodes_per_task, steps)
-        fields = {k: v[:, :steps].reshape(*shape, *v.shape[2:]) for k, v in buf.items() if k != "values"}
-        return Trajectories(**fields, last_obs=last_obs.view(n_tasks, episodes_per_task, -1))
-
-    def _trials(
-        self, policy: RecurrentPolicy, obs_np: np.ndarray, n_ep: int, deterministic: bool, generator: torch.Generator
-    ) -> TrialSequence:
-        env = self.env
-        b, max_len = env.num_envs, n_ep * env.max_episode_steps
-        buf = self._buffers((b, max_len), policy.discrete)
-        episode_index = torch.zeros(b, max_len, dtype=torch.long, device=self.device)
-        state = policy.initial_state(b, self.device)
-        prev_action = buf["actions"][:, 0].clone()
-        prev_reward, prev_done = torch.zeros(b, device=self.device), torch.zeros(b, device=self.device)
-        episode = torch.zeros(b, dtype=torch.long, device=self.device)
-        steps = 0
-        for k in range(max_len):
-            obs = self._obs_tensor(obs_np)
-            dist, value, state = policy.step(obs, prev_action, prev_reward, prev_done, state)
-            action = _act(dist, deterministic, generator)
-            obs_np, reward, term, trunc, _ = env.step(action.cpu().numpy())
-            active = (episode < n_ep).float()
-            reward_t = self._to_tensor(reward).float()
-            done = self._to_tensor(term | trunc)
-            buf["obs"][:, k], buf["actions"][:, k] = _masked(obs, active), _masked(action, active)
-            buf["rewards"][:, k], buf["log_probs"][:, k] = reward_t * active, dist.log_prob(action) * active
-            buf["values"][:, k], buf["mask"][:, k] = value * active, active
-            buf["terminated"][:, k] = self._to_tensor(term) & (active > 0)
-            buf["truncated"][:, k] = self._to_tensor(trunc) & (active > 0)
-            episode_index[:, k] = episode.clamp(max=n_ep)  # n_ep on padding: the trial is over
-            episode = episode + done.long()
-            prev_action, prev_reward, prev_done = action, reward_t, done.float()
-            steps = k + 1
-            if not (episode < n_ep).any():
-                break
-        fields = {k: v[:, :steps] for k, v in buf.items()}
-        return TrialSequence(**fields, episode_index=episode_index[:, :steps], episodes_per_trial=n_ep)
+        return concat_trials(self.executor.run(work)).map(lambda t: t.to(self.device))

@@ -3,15 +3,21 @@
 ``Trajectories`` holds E episodes for each of T tasks, padded to the longest episode H:
 
 - ``obs``: ``[tasks, episodes, H, obs_dim]`` float32, the observation each action was taken in
+- ``next_obs``: ``[tasks, episodes, H, obs_dim]`` float32, the observation the step led to; at an
+  episode's last step its *final* observation (the state a truncation bootstraps from), never the
+  first observation of a following episode
 - ``actions``: ``[tasks, episodes, H, act_dim]`` float32, or ``[tasks, episodes, H]`` int64 (discrete)
 - ``rewards``, ``log_probs``, ``values``: ``[tasks, episodes, H]`` float32 (``values`` may be None)
 - ``terminated``: ``[tasks, episodes, H]`` bool, True at the step where the MDP ended
 - ``truncated``: ``[tasks, episodes, H]`` bool, True at the step where the time limit (or the
-  sampler's horizon) cut the episode; its value must be bootstrapped, unlike a terminated one
+  sampler's horizon) cut the episode; its value must be bootstrapped, unlike a terminated one.
+  Never both: a step that reaches a terminal state at the time limit is terminated
 - ``mask``: ``[tasks, episodes, H]`` float32, 1 on real steps and 0 on padding; every episode is a
   contiguous prefix of real steps
 - ``last_obs``: ``[tasks, episodes, obs_dim]``, the observation after the last real step (the
-  state a truncated episode would be bootstrapped from)
+  state a truncated episode would be bootstrapped from; ``next_obs`` at that step)
+
+On padding every field is zero.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import torch
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Trajectories:
     obs: torch.Tensor
+    next_obs: torch.Tensor
     actions: torch.Tensor
     rewards: torch.Tensor
     log_probs: torch.Tensor
@@ -74,6 +81,9 @@ class TrialSequence:
     runs on across their boundaries. L is the longest trial (at most n x horizon).
 
     - ``obs``: ``[trials, L, obs_dim]``; ``actions``: ``[trials, L, act_dim]`` or ``[trials, L]``
+    - ``next_obs``: ``[trials, L, obs_dim]``, the observation the step led to; where an episode
+      ends inside the trial, that episode's final observation (the env autoresets on the same
+      step, so ``obs`` of the next step is already the next episode's first one)
     - ``rewards``, ``log_probs``, ``values``: ``[trials, L]`` float32
     - ``terminated``, ``truncated``: ``[trials, L]`` bool, the end of an *episode* inside the trial
     - ``episode_index``: ``[trials, L]`` int64, which episode of the trial the step belongs to
@@ -81,6 +91,7 @@ class TrialSequence:
     """
 
     obs: torch.Tensor
+    next_obs: torch.Tensor
     actions: torch.Tensor
     rewards: torch.Tensor
     log_probs: torch.Tensor
@@ -98,6 +109,14 @@ class TrialSequence:
     def episode_ends(self) -> torch.Tensor:
         """``[trials, L]`` bool, True at the last step of every episode."""
         return self.terminated | self.truncated
+
+    def complete(self) -> torch.Tensor:
+        """``[trials]`` bool, True where the trial ran all its episodes: its last real step ends
+        episode ``episodes_per_trial - 1``. False only where collection stopped early (a cut), the
+        one case where the trial's last value must be bootstrapped rather than taken as terminal."""
+        last = (self.mask.sum(1).long() - 1).clamp(min=0)[:, None]
+        ended = self.episode_ends().gather(1, last)[:, 0]
+        return ended & (self.episode_index.gather(1, last)[:, 0] == self.episodes_per_trial - 1)
 
     def policy_inputs(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """What the recurrent policy saw at each step: ``(obs, prev_action, prev_reward, prev_done)``.
@@ -126,3 +145,10 @@ class TrialSequence:
 
     def num_steps(self) -> int:
         return int(self.mask.sum().item())
+
+    def map(self, fn) -> TrialSequence:
+        """A copy with ``fn`` applied to every tensor field (e.g. ``lambda t: t.to(device)``)."""
+        return dataclasses.replace(
+            self, **{f.name: fn(v) for f in dataclasses.fields(self) if isinstance(v := getattr(self, f.name),
+                                                                                torch.Tensor)}
+        )

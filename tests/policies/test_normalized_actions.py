@@ -9,7 +9,7 @@ import torch
 
 from metarl.algorithms.maml import make_config
 from metarl.algorithms.maml.learner import build_policy
-from metarl.envs.registry import make_distribution, make_env
+from metarl.envs.registry import env_factory, make_distribution, make_env
 from metarl.policies import GaussianMLPPolicy
 from metarl.rollout import Sampler
 
@@ -32,7 +32,7 @@ def test_sampler_steps_the_env_in_its_units_and_stores_the_policys_actions():
             p.zero_()
         policy.mean.layers[-1].bias.fill_(0.5)
     tasks = make_distribution("navigation2d").sample(3, np.random.default_rng(0))
-    sampler = Sampler(env=make_env("navigation2d", max_episode_steps=4), seed=0)
+    sampler = Sampler(env_factory=env_factory("navigation2d", max_episode_steps=4), seed=0)
     traj = sampler.collect(policy, tasks, 2, deterministic=True)
     torch.testing.assert_close(traj.actions[..., :2, :], torch.full((3, 2, 2, 2), 0.5))
     torch.testing.assert_close(traj.obs[:, :, 1], torch.full((3, 2, 2), 0.05))  # started at the origin

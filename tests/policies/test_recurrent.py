@@ -8,7 +8,7 @@ from torch.distributions import Independent, Normal
 
 from metarl.policies.recurrent import RecurrentActorCritic
 from metarl.rollout.sampler import Sampler
-from tests.counting_env import CountingEnv, CountingTasks
+from tests.counting_env import CountingTasks, counting_factory
 
 TASKS = CountingTasks(length=[2, 3], task_id=[0, 1])
 
@@ -32,8 +32,8 @@ class CounterPolicy:
 
 
 def collect(policy, episodes=3):
-    env = CountingEnv(max_episode_steps=4)
-    return Sampler(env=env, seed=0).collect_trials(policy, TASKS, episodes, deterministic=True)
+    env = counting_factory(max_episode_steps=4)
+    return Sampler(env_factory=env, seed=0).collect_trials(policy, TASKS, episodes, deterministic=True)
 
 
 def test_state_runs_on_across_episodes_and_resets_between_trials():
@@ -66,11 +66,11 @@ def test_previous_reward_action_and_done_reach_the_policy():
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_sequence_reproduces_the_samplers_log_probs_and_values(discrete, cell, separate_value):
     torch.manual_seed(0)
-    env = CountingEnv(discrete=discrete, max_episode_steps=4)
+    env = counting_factory(discrete=discrete, max_episode_steps=4)
     kwargs = {"n_actions": 3} if discrete else {"act_dim": 1, "log_std": "head"}
     policy = RecurrentActorCritic(obs_dim=3, hidden_size=16, cell=cell, reward_scale=1e-3,
                                   separate_value=separate_value, **kwargs)
-    trials = Sampler(env=env, seed=1).collect_trials(policy, TASKS, 3)
+    trials = Sampler(env_factory=env, seed=1).collect_trials(policy, TASKS, 3)
     dist, values = policy.evaluate_trials(trials)
     mask = trials.mask
     torch.testing.assert_close(dist.log_prob(trials.actions) * mask, trials.log_probs, atol=1e-5, rtol=1e-5)

@@ -62,3 +62,28 @@ def test_a_straight_line_runaway_is_fitted_not_refused():
     values = linear_baseline_values(obs, mask, returns)
     assert values.dtype == torch.float32 and torch.isfinite(values).all()
     assert (values - returns).abs().max() < 0.05 * returns.abs().max()
+
+
+def test_next_values_are_the_fit_at_the_next_observation_one_step_later():
+    """Inside an episode V(next_obs_h) is V(obs_{h+1}); at the last step it is the fit evaluated at
+    the final observation with time (h + 1) / 100, written out feature by feature here."""
+    from metarl.rl.baselines import linear_baseline_with_next
+
+    gen = torch.Generator().manual_seed(2)
+    walk = torch.randn(2, 3, 6, 1, generator=gen, dtype=torch.float64).cumsum(2)  # 5 steps + final obs
+    obs, next_obs = walk[:, :, :5], walk[:, :, 1:]
+    mask = torch.ones(2, 3, 5, dtype=torch.float64)
+    mask[1, :, 4] = 0.0  # task 1's episodes end after 4 steps
+    next_obs = next_obs * mask.unsqueeze(-1)
+    returns = torch.randn(2, 3, 5, generator=gen, dtype=torch.float64) * mask
+    values, next_values = linear_baseline_with_next(obs, next_obs, mask, returns)
+    torch.testing.assert_close(values, linear_baseline_values(obs, mask, returns))
+    torch.testing.assert_close(next_values[0, :, :4], values[0, :, 1:])
+    torch.testing.assert_close(next_values[1, :, :3], values[1, :, 1:4])
+    assert (next_values[1, :, 4] == 0).all()
+    coeffs = fit_linear_baseline(baseline_features(obs, mask).reshape(2, 15, 6), returns.reshape(2, 15))
+    for task, last in ((0, 4), (1, 3)):
+        x, t = next_obs[task, :, last, 0], (last + 1) / 100.0
+        by_hand = torch.stack([x, x**2, torch.full_like(x, t), torch.full_like(x, t**2), torch.full_like(x, t**3),
+                               torch.ones_like(x)], -1) @ coeffs[task]
+        torch.testing.assert_close(next_values[task, :, last], by_hand)

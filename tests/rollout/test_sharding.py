@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch.distributions import Beta, Categorical, Independent, Normal
 
+from metarl.envs.registry import env_factory
 from metarl.policies import GaussianMLPPolicy, expand_params, named_params
-from metarl.rollout import Sampler, make_sampler, sample_action
+from metarl.rollout import Sampler, SliceJob, SliceRunner, make_sampler, sample_action
 from metarl.rollout.sharding import (
     concat_trajectories,
     draw_call_seed,
@@ -15,7 +16,7 @@ from metarl.rollout.sharding import (
     slice_params,
     slice_seeds,
 )
-from tests.counting_env import CountingEnv, CountingTasks
+from tests.counting_env import CountingEnv, CountingTasks, counting_factory
 from tests.rollout.test_sampler import CountingRecurrent, ObsMeanPolicy
 
 # lengths chosen so the two halves have different padded lengths (2 and 4)
@@ -71,26 +72,27 @@ def test_sharded_deterministic_rollouts_equal_unsharded_ones_padding_included():
     """Deterministic policy + deterministic env: sharding must not change a single number."""
     policy = GaussianMLPPolicy(obs_dim=3, act_dim=1, hidden_sizes=(8,))
     params = shifted_params(policy, 4)
-    whole = Sampler(env=CountingEnv(), seed=0).collect(policy, TASKS, 2, params=params, deterministic=True)
+    whole = Sampler(env_factory=counting_factory(), seed=0).collect(policy, TASKS, 2, params=params, deterministic=True)
     for shards in (2, 3, 4, 6):
-        cut = Sampler(env=CountingEnv(), seed=0, shards=shards)
+        cut = Sampler(env_factory=counting_factory(), seed=0, shards=shards)
         assert_same(cut.collect(policy, TASKS, 2, params=params, deterministic=True), whole)
     assert torch.equal(whole.lengths()[:, 0], torch.tensor([2, 1, 4, 3]))
-    trials = Sampler(env=CountingEnv(), seed=0).collect_trials(CountingRecurrent(), TASKS, 2, deterministic=True)
-    cut = Sampler(env=CountingEnv(), seed=0, shards=2).collect_trials(CountingRecurrent(), TASKS, 2,
-                                                                        deterministic=True)
+    trials = Sampler(env_factory=counting_factory(), seed=0).collect_trials(CountingRecurrent(), TASKS, 2,
+                                                                            deterministic=True)
+    cut = Sampler(env_factory=counting_factory(), seed=0, shards=2).collect_trials(CountingRecurrent(), TASKS, 2,
+                                                                                   deterministic=True)
     assert_same(cut, trials)
 
 
 def test_two_shards_equal_the_two_slices_sampled_separately_by_hand():
     policy = GaussianMLPPolicy(obs_dim=3, act_dim=1, hidden_sizes=(8,))
     params = shifted_params(policy, 4)
-    sharded = Sampler(env=CountingEnv(), seed=11, shards=2).collect(policy, TASKS, 3, params=params)
+    sharded = Sampler(env_factory=counting_factory(), seed=11, shards=2).collect(policy, TASKS, 3, params=params)
     call = draw_call_seed(np.random.default_rng(11))
     by_hand = [
-        Sampler(env=CountingEnv()).collect_slice(
-            policy, TASKS.take([a, b]), 3, params={k: v[[a, b]] for k, v in params.items()},
-            deterministic=False, seeds=slice_seeds(call, i))
+        SliceRunner(env=CountingEnv()).run(policy, SliceJob(
+            kind="episodes", index=i, tasks=TASKS.take([a, b]), episodes=3,
+            params={k: v[[a, b]] for k, v in params.items()}, deterministic=False, seeds=slice_seeds(call, i)))
         for i, (a, b) in enumerate([(0, 1), (2, 3)])
     ]
     assert by_hand[0].horizon == 2 and by_hand[1].horizon == 4
@@ -103,19 +105,19 @@ def test_two_shards_equal_the_two_slices_sampled_separately_by_hand():
 def test_same_seed_same_episodes_whatever_torch_global_rng_does():
     policy = ObsMeanPolicy()
     torch.manual_seed(0)
-    a = Sampler(env=CountingEnv(), seed=3, shards=2).collect(policy, TASKS, 4)
+    a = Sampler(env_factory=counting_factory(), seed=3, shards=2).collect(policy, TASKS, 4)
     torch.manual_seed(1)
-    b = Sampler(env=CountingEnv(), seed=3, shards=2).collect(policy, TASKS, 4)
-    other = Sampler(env=CountingEnv(), seed=4, shards=2).collect(policy, TASKS, 4)
+    b = Sampler(env_factory=counting_factory(), seed=3, shards=2).collect(policy, TASKS, 4)
+    other = Sampler(env_factory=counting_factory(), seed=4, shards=2).collect(policy, TASKS, 4)
     assert_same(a, b)
     assert not torch.equal(a.actions, other.actions)
 
 
 def test_consecutive_calls_differ_and_an_explicit_seed_leaves_the_stream_alone():
-    sampler = Sampler(env=CountingEnv(), seed=3)
+    sampler = Sampler(env_factory=counting_factory(), seed=3)
     first, second = sampler.collect(ObsMeanPolicy(), TASKS, 2), sampler.collect(ObsMeanPolicy(), TASKS, 2)
     assert not torch.equal(first.actions, second.actions)
-    fixed = Sampler(env=CountingEnv(), seed=3)
+    fixed = Sampler(env_factory=counting_factory(), seed=3)
     assert_same(fixed.collect(ObsMeanPolicy(), TASKS, 2, seed=99), fixed.collect(ObsMeanPolicy(), TASKS, 2, seed=99))
     assert_same(fixed.collect(ObsMeanPolicy(), TASKS, 2), first)
     with pytest.raises(ValueError, match="seed"):
@@ -123,12 +125,12 @@ def test_consecutive_calls_differ_and_an_explicit_seed_leaves_the_stream_alone()
 
 
 def test_state_dict_survives_torch_save_and_reproduces_the_next_call(tmp_path):
-    sampler = Sampler(env=CountingEnv(), seed=5, shards=2)
+    sampler = Sampler(env_factory=counting_factory(), seed=5, shards=2)
     sampler.collect(ObsMeanPolicy(), TASKS, 2)
     torch.save(sampler.state_dict(), tmp_path / "s.pt")
     expected_traj = sampler.collect(ObsMeanPolicy(), TASKS, 2)
     expected_trials = sampler.collect_trials(CountingRecurrent(), TASKS, 2)
-    resumed = Sampler(env=CountingEnv(), seed=123, shards=2)
+    resumed = Sampler(env_factory=counting_factory(), seed=123, shards=2)
     resumed.load_state_dict(torch.load(tmp_path / "s.pt", weights_only=True))
     assert_same(resumed.collect(ObsMeanPolicy(), TASKS, 2), expected_traj)
     assert_same(resumed.collect_trials(CountingRecurrent(), TASKS, 2), expected_trials)
@@ -157,18 +159,19 @@ def test_sample_action_draws_from_the_given_generator_only():
 
 
 def test_make_sampler_refuses_bad_values_with_clear_errors(monkeypatch):
+    nav = env_factory("navigation2d")
     with pytest.raises(ValueError, match="backend must be one of 'local', 'ray', got 'spark'"):
-        make_sampler(env_name="navigation2d", backend="spark")
+        make_sampler(env_factory=nav, backend="spark")
     with pytest.raises(ValueError, match="workers must be >= 1, got 0"):
-        make_sampler(env_name="navigation2d", workers=0)
+        make_sampler(env_factory=nav, workers=0)
     with pytest.raises(ValueError, match="needs backend='ray'"):
-        make_sampler(env_name="navigation2d", address="10.0.0.1:6379")
+        make_sampler(env_factory=nav, address="10.0.0.1:6379")
     with pytest.raises(ValueError, match="unknown env"):
-        make_sampler(env_name="nowhere")
+        env_factory("nowhere")
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     with pytest.raises(ImportError, match=r"metarl\[distributed\]"):
-        make_sampler(env_name="navigation2d", backend="ray", workers=2)
-    local = make_sampler(env_name="navigation2d", workers=3, seed=0)
+        make_sampler(env_factory=nav, backend="ray", workers=2)
+    local = make_sampler(env_factory=nav, workers=3, seed=0)
     assert isinstance(local, Sampler) and local.shards == 3
 
 
@@ -189,7 +192,7 @@ class OffsetRecurrent(CountingRecurrent):
 
 def test_policies_with_per_task_data_get_their_slice_of_it():
     policy = OffsetRecurrent(torch.tensor([0.0, 10.0, 20.0, 30.0]))
-    whole = Sampler(env=CountingEnv(), seed=0).collect_trials(policy, TASKS, 2, deterministic=True)
-    cut = Sampler(env=CountingEnv(), seed=0, shards=3).collect_trials(policy, TASKS, 2, deterministic=True)
+    whole = Sampler(env_factory=counting_factory(), seed=0).collect_trials(policy, TASKS, 2, deterministic=True)
+    cut = Sampler(env_factory=counting_factory(), seed=0, shards=3).collect_trials(policy, TASKS, 2, deterministic=True)
     assert_same(cut, whole)
     assert torch.equal(whole.actions[:, 0, 0], torch.tensor([0.0, 10.0, 20.0, 30.0]))

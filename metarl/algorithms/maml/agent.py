@@ -57,7 +57,7 @@ def make_agent(learner: Any, task: TaskBatch, *, episodes: int | None = None, st
     sampled = sample_adaptation(policy=learner.policy, sampler=learner.eval_sampler, tasks=task, episodes=episodes,
                                 step_sizes=learner.inner_step_sizes(step_size_schedule(c.eval_lrs[0], c.eval_lrs[-1],
                                                                                        steps)),
-                                gamma=c.gamma, gae_lambda=c.gae_lambda)
-    obs_dim = int(learner.eval_sampler.env.single_observation_space.shape[0])
+                                gamma=c.gamma, gae_lambda=c.gae_lambda, truncation=c.truncation)
+    obs_dim = int(learner.env.single_observation_space.shape[0])
     return AdaptedPolicy(policy=learner.policy, params=sampled.params, obs_dim=obs_dim,
                          returns_by_step=[float(b.returns[0]) for b in sampled.batches])

@@ -18,8 +18,8 @@ from torch import nn
 from metarl.algorithms.maml.adaptation import StepSize, inner_step
 from metarl.algorithms.maml.objectives import inner_loss, normalize_advantages, task_mean
 from metarl.policies.mlp import expand_params, named_params
-from metarl.rl.baselines import linear_baseline_values
-from metarl.rl.returns import discounted_returns, gae
+from metarl.rl.baselines import linear_baseline_with_next
+from metarl.rl.returns import Truncation, discounted_returns, gae
 from metarl.rollout.sampler import Sampler
 from metarl.rollout.trajectories import Trajectories
 from metarl.tasks import TaskBatch
@@ -45,15 +45,20 @@ class EpisodeBatch:
     returns: torch.Tensor
 
 
-def prepare_batch(traj: Trajectories, *, gamma: float, gae_lambda: float,
+def prepare_batch(traj: Trajectories, *, gamma: float, gae_lambda: float, truncation: Truncation = "bootstrap",
                   dtype: torch.dtype = torch.float32) -> EpisodeBatch:
-    """Baseline per task, GAE over it (episodes not bootstrapped past the horizon, as in the
-    paper's code), per-task advantage normalisation."""
+    """Baseline per task, GAE over it, per-task advantage normalisation.
+
+    ``truncation="bootstrap"``: an episode cut by the time limit is bootstrapped from the fitted
+    baseline at its final observation (time feature t + 1); ``"terminal"``: a cut counts as the
+    end of the MDP, rllab's protocol, under which the MAML paper's code ran. A terminated episode
+    is never bootstrapped.
+    """
     traj = traj.map(lambda t: t.to(dtype) if t.is_floating_point() else t)
     returns_to_go = discounted_returns(traj.rewards, traj.mask, gamma)
-    values = linear_baseline_values(traj.obs, traj.mask, returns_to_go)
-    adv, _ = gae(rewards=traj.rewards, values=values, last_value=torch.zeros_like(values[..., 0]),
-                 terminated=traj.terminated, mask=traj.mask, gamma=gamma, lam=gae_lambda)
+    values, next_values = linear_baseline_with_next(traj.obs, traj.next_obs, traj.mask, returns_to_go)
+    adv, _ = gae(rewards=traj.rewards, values=values, next_values=next_values, terminated=traj.terminated,
+                 truncated=traj.truncated, mask=traj.mask, gamma=gamma, lam=gae_lambda, truncation=truncation)
     adv, scale = normalize_advantages(adv, traj.mask)
     return EpisodeBatch(
         obs=traj.obs, actions=traj.actions, mask=traj.mask, advantages=adv, old_log_probs=traj.log_probs,
@@ -88,7 +93,7 @@ def detached_step(policy: nn.Module, params: Mapping[str, torch.Tensor], batch: 
 
 def sample_adaptation(
     *, policy: nn.Module, sampler: Sampler, tasks: TaskBatch, episodes: int, step_sizes: Sequence[StepSize],
-    gamma: float, gae_lambda: float, estimator: str = "plain",
+    gamma: float, gae_lambda: float, estimator: str = "plain", truncation: Truncation = "bootstrap",
 ) -> SampledAdaptation:
     """Sample, step, sample, ... : ``len(step_sizes)`` inner steps, ``len(step_sizes) + 1`` batches."""
     params = {k: v.detach() for k, v in expand_params(named_params(policy), len(tasks)).items()}
@@ -97,7 +102,7 @@ def sample_adaptation(
         start = time.perf_counter()
         traj = sampler.collect(policy, tasks, episodes, params=params)
         mid = time.perf_counter()
-        batches.append(prepare_batch(traj, gamma=gamma, gae_lambda=gae_lambda))
+        batches.append(prepare_batch(traj, gamma=gamma, gae_lambda=gae_lambda, truncation=truncation))
         if k < len(step_sizes):
             params = detached_step(policy, params, batches[-1], step_sizes[k], estimator)
             trace.append(params)
@@ -107,9 +112,9 @@ def sample_adaptation(
 
 def adaptation_returns(
     *, policy: nn.Module, sampler: Sampler, tasks: TaskBatch, episodes: int, step_sizes: Sequence[StepSize],
-    gamma: float, gae_lambda: float,
+    gamma: float, gae_lambda: float, truncation: Truncation = "bootstrap",
 ) -> torch.Tensor:
     """``[steps + 1, tasks]`` mean episode return before adaptation and after each step."""
     out = sample_adaptation(policy=policy, sampler=sampler, tasks=tasks, episodes=episodes, step_sizes=step_sizes,
-                            gamma=gamma, gae_lambda=gae_lambda)
+                            gamma=gamma, gae_lambda=gae_lambda, truncation=truncation)
     return torch.stack([b.returns for b in out.batches])

@@ -26,7 +26,7 @@ from metarl.algorithms.maml.objectives import inner_loss, outer_surrogate, sampl
 from metarl.envs.registry import EnvFactory
 from metarl.policies.mlp import CategoricalMLPPolicy, GaussianMLPPolicy, expand_params, named_params
 from metarl.rl.trpo import trpo_step
-from metarl.rollout import EpisodeSampler, Sampler
+from metarl.rollout import Sampler
 from metarl.tasks import TaskBatch, TaskSet
 
 
@@ -60,15 +60,16 @@ class MamlLearner:
 
     name = "maml"
 
-    def __init__(self, *, config: MamlConfig, env: EnvFactory, tasks: TaskSet, sampler: EpisodeSampler,
+    def __init__(self, *, config: MamlConfig, env: EnvFactory, tasks: TaskSet, sampler: Sampler,
                  joint: bool = False) -> None:
         self.config, self.joint, self.env_factory, self.tasks = config, joint, env, tasks
         self.device = torch.device(config.device)
         self.sampler = sampler
-        self.eval_sampler = Sampler(env=env(), device=self.device, seed=config.seed + 1)
+        self.env = env()
+        self.eval_sampler = Sampler(env_factory=env, device=self.device, seed=config.seed + 1)
         self.train_rng = tasks.train_rng()
         self.validation_set = tasks.validation_tasks(config.validation_tasks)
-        self.policy = build_policy(self.eval_sampler.env, config).to(self.device)
+        self.policy = build_policy(self.env, config).to(self.device)
         self.step_sizes: dict[str, torch.Tensor] | None = None
         if config.learn_inner_lr:
             self.step_sizes = {k: torch.full_like(v, config.inner_lr, requires_grad=True)
@@ -138,7 +139,7 @@ class MamlLearner:
         sampled = sample_adaptation(
             policy=self.policy, sampler=self.sampler, tasks=tasks, episodes=c.episodes_per_task,
             step_sizes=self.inner_step_sizes([c.inner_lr] * self.train_steps), gamma=c.gamma,
-            gae_lambda=c.gae_lambda, estimator=c.estimator)
+            gae_lambda=c.gae_lambda, estimator=c.estimator, truncation=c.truncation)
         *inner, post = sampled.batches
         old = _detached_distribution(self.policy, post.obs, sampled.params)
         start = time.perf_counter()
@@ -186,7 +187,7 @@ class MamlLearner:
             self.eval_sampler.reseed(seed)
         return adaptation_returns(policy=self.policy, sampler=self.eval_sampler, tasks=tasks, episodes=episodes,
                                   step_sizes=self.inner_step_sizes(lrs), gamma=self.config.gamma,
-                                  gae_lambda=self.config.gae_lambda)
+                                  gae_lambda=self.config.gae_lambda, truncation=self.config.truncation)
 
     def validate(self) -> float:
         c = self.config

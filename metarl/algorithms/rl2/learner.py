@@ -22,7 +22,8 @@ from metarl.algorithms.rl2.oracle import TaskAwarePolicy, TaskFeatures, with_fea
 from metarl.algorithms.rl2.ppo import RunningNorm, TrialBatch, chunk_batch, ppo_loss, trial_advantages
 from metarl.envs.registry import EnvFactory
 from metarl.policies.recurrent import RecurrentActorCritic
-from metarl.rollout import EpisodeSampler
+from metarl.rollout import Sampler
+from metarl.rollout.sharding import concat_trials
 from metarl.rollout.trajectories import TrialSequence
 from metarl.tasks import TaskBatch, TaskSet
 
@@ -33,7 +34,7 @@ class RL2Learner:
 
     name = "rl2"
 
-    def __init__(self, *, config: RL2Config, env: EnvFactory, tasks: TaskSet, sampler: EpisodeSampler) -> None:
+    def __init__(self, *, config: RL2Config, env: EnvFactory, tasks: TaskSet, sampler: Sampler) -> None:
         self.config, self.env_factory, self.tasks, self.sampler = config, env, tasks, sampler
         self.device = torch.device(config.device)
         torch.manual_seed(config.seed)
@@ -93,7 +94,7 @@ class RL2Learner:
         deterministic = self.config.eval_deterministic if deterministic is None else deterministic
         parts = [self.collect(tasks.take(np.arange(i, min(i + chunk, len(tasks)))), deterministic=deterministic,
                               seed=seed + i) for i in range(0, len(tasks), chunk)]
-        return parts[0] if len(parts) == 1 else _concat_trials(parts)
+        return parts[0] if len(parts) == 1 else concat_trials(parts)
 
     # ------------------------------------------------------------------ learning
     def _schedule(self, iteration: int) -> tuple[float, float]:
@@ -107,7 +108,7 @@ class RL2Learner:
         cfg, mask = self.config, trials.mask
         values = trials.values if self.value_norm is None else self.value_norm.denormalize(trials.values) * mask
         adv, targets = trial_advantages(rewards=trials.rewards * cfg.reward_scale, values=values, mask=mask,
-                                        gamma=cfg.gamma, lam=cfg.gae_lambda)
+                                        gamma=cfg.gamma, lam=cfg.gae_lambda, complete=trials.complete())
         if self.value_norm is not None:
             self.value_norm.update(targets[mask > 0])
             targets = self.value_norm.normalize(targets) * mask
@@ -191,14 +192,3 @@ def trial_metrics(trials: TrialSequence) -> dict[str, float]:
     out.update({f"return_episode_{e + 1}": float(by_episode[e]) for e in shown})
     return out
 
-
-def _concat_trials(parts: list[TrialSequence]) -> TrialSequence:
-    length = max(p.rewards.shape[1] for p in parts)
-
-    def pad(x: torch.Tensor) -> torch.Tensor:
-        extra = length - x.shape[1]
-        return torch.cat([x, x.new_zeros(x.shape[0], extra, *x.shape[2:])], 1) if extra else x
-
-    names = ("obs", "actions", "rewards", "log_probs", "values", "terminated", "truncated", "episode_index", "mask")
-    fields = {k: torch.cat([pad(getattr(p, k)) for p in parts]) for k in names}
-    return TrialSequence(**fields, episodes_per_trial=parts[0].episodes_per_trial)

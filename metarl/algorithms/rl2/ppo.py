@@ -6,10 +6,11 @@ bootstrapping (the next episode's first value, computed with the carried-over hi
 value of what follows), and only the trial's end is terminal. Inside a trial a terminated episode
 and a time-limit truncated one are therefore treated alike for the returns (both hand over to the
 next episode); they differ for the policy, which sees the episode-end flag, and for feed-forward
-learners, which bootstrap only truncations (``metarl.rl.returns.gae``). With truncated backpropagation
-through time (``tbptt`` > 0) the trials are cut into chunks after the advantages are computed, so a
-chunk's last advantage still bootstraps from the value just after the cut; each chunk starts from
-the hidden state the sampling policy had there.
+learners, which bootstrap only truncations (``metarl.rl.returns.gae``). A trial that collection
+cut short is not terminal: its last step bootstraps from the value after the cut. With truncated
+backpropagation through time (``tbptt`` > 0) the trials are cut into chunks after the advantages
+are computed, so a chunk's last advantage still bootstraps from the value just after the cut; each
+chunk starts from the hidden state the sampling policy had there.
 """
 
 from __future__ import annotations
@@ -31,15 +32,32 @@ def trial_end(mask: torch.Tensor) -> torch.Tensor:
 
 
 def trial_advantages(
-    *, rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float, lam: float
+    *, rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float, lam: float,
+    complete: torch.Tensor | None = None, last_values: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """GAE over the whole trial, ``[B, L]`` inputs; returns ``(advantages, value_targets)``.
 
-    Episode ends within a trial are ignored on purpose; the trial's last step is terminal.
+    The trial is the episode of the meta-MDP (the BAMDP), so episode ends *inside* it are ignored on
+    purpose: each step bootstraps from the next step's value, the next episode's first value when
+    an episode just ended (computed with the hidden state carried across, it is the value of what
+    follows in the trial). The trial's last step ends the BAMDP episode and is terminal.
+
+    ``complete [B]`` bool (``TrialSequence.complete()``; None: all complete): False for a trial
+    that collection stopped before its last episode ended (a cut). Such a trial did not end, so its
+    last step bootstraps from ``last_values [B]``, the value after the cut, which must then be given.
     """
+    end = trial_end(mask)
+    if complete is None:
+        complete = torch.ones(mask.shape[0], dtype=torch.bool, device=mask.device)
+    cut = ~complete
+    if bool(cut.any()) and last_values is None:
+        raise ValueError(f"{int(cut.sum())} trial(s) were cut before their last episode ended; their last step "
+                         "must be bootstrapped: pass last_values (the value after the cut)")
+    after = torch.zeros_like(values[:, :1]) if last_values is None else last_values[:, None].to(values.dtype)
+    next_values = torch.where(end, after, torch.cat([values[:, 1:], torch.zeros_like(values[:, :1])], 1))
     return gae(
-        rewards=rewards, values=values, last_value=torch.zeros_like(values[:, 0]),
-        terminated=trial_end(mask), mask=mask, gamma=gamma, lam=lam,
+        rewards=rewards, values=values, next_values=next_values, terminated=end & complete[:, None],
+        truncated=end & cut[:, None], mask=mask, gamma=gamma, lam=lam, truncation="bootstrap",
     )
 
 
