@@ -1,8 +1,10 @@
 """``metarl``: train | evaluate | report | baselines | envs | bench.
 
-Errors a user can cause (a bad flag value, an unknown env, a foreign checkpoint, an existing run
-directory) print one line naming the problem and exit with status 2; set ``METARL_DEBUG=1`` to see
-the traceback instead.
+Errors a user can cause (``metarl.errors.UserError``: a bad flag value, an unknown env, a foreign
+checkpoint, an existing run directory, a missing optional extra) print one line naming the problem
+and exit with status 2; set ``METARL_DEBUG=1`` to see the traceback instead. Anything else is a bug:
+full traceback, status 1. Training stopped by SIGINT / SIGTERM exits with 130 / 143 and prints the
+command that resumes it.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
 from metarl import api
 from metarl.api import ALGORITHMS, algorithm_module
 from metarl.config_cli import add_config_arguments, config_to_dict, overrides_from_args
-from metarl.runs import CheckpointError
+from metarl.errors import UserError
+from metarl.training import TrainingInterrupted
 
 
 # ----------------------------------------------------------------------------- envs
@@ -154,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-USER_ERRORS = (ValueError, TypeError, FileExistsError, FileNotFoundError, CheckpointError, ImportError)
+# argparse's own errors, should a command raise them; exceptions outside these are bugs.
+USER_ERRORS: tuple[type[Exception], ...] = (UserError, argparse.ArgumentError, argparse.ArgumentTypeError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,6 +171,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"metarl: error: {err}", file=sys.stderr)
         return 2
+    except TrainingInterrupted as err:
+        print(f"metarl: {err}", file=sys.stderr)
+        if err.run is not None:
+            algorithm = f" {shlex.quote(err.algorithm)}" if err.algorithm else ""
+            print(f"metarl: resume with: metarl train{algorithm} --resume {shlex.quote(str(err.run))}",
+                  file=sys.stderr)
+        return err.exit_code
     except KeyboardInterrupt:
         print("metarl: interrupted; the run keeps its last checkpoint", file=sys.stderr)
         return 130

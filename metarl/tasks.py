@@ -20,6 +20,8 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from metarl.errors import ConfigError, ConfigTypeError
+
 
 @dataclasses.dataclass(frozen=True)
 class TaskBatch:
@@ -133,11 +135,12 @@ class TaskDistribution(ABC):
 
 
 def check_count(name: str, value: int, *, minimum: int = 1) -> int:
-    """Validate a count argument, naming it in the error."""
+    """Validate a count argument, naming it in the error: ``ConfigTypeError`` (a ``TypeError``) for a
+    non-integer, ``ConfigError`` (a ``ValueError``) below ``minimum``; both are user errors."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
+        raise ConfigTypeError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
 
 

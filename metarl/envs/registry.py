@@ -11,6 +11,7 @@ import importlib
 from typing import Any
 
 from metarl.envs.base import BatchedTaskEnv
+from metarl.errors import MissingExtraError
 from metarl.tasks import TaskDistribution
 
 
@@ -33,7 +34,7 @@ class Family:
             module = importlib.import_module(self.module)
         except ImportError as err:
             extra = f"; install it with: pip install 'metarl[{self.requires}]'" if self.requires else ""
-            raise ImportError(f"env {self.name!r} needs {err.name}{extra}") from err
+            raise MissingExtraError(f"env {self.name!r} needs {err.name}{extra}", name=err.name) from err
         return getattr(module, self.env_class)
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from metarl.envs.registry import make_env
+from metarl.errors import MissingExtraError
 from metarl.rollout.sampler import FeedForwardPolicy, RecurrentPolicy, Sampler, call_seed
 from metarl.rollout.sharding import (
     Slice,
@@ -40,11 +41,11 @@ INSTALL_HINT = "the ray backend needs Ray; install it with: pip install 'metarl[
 
 
 def import_ray() -> Any:
-    """The ``ray`` module, or an ImportError saying which extra to install."""
+    """The ``ray`` module, or a ``MissingExtraError`` (an ImportError) saying which extra to install."""
     try:
         import ray
     except ImportError as err:
-        raise ImportError(INSTALL_HINT) from err
+        raise MissingExtraError(INSTALL_HINT, name=err.name) from err
     return ray
 
 

@@ -59,6 +59,7 @@ class MamlLearner:
     baseline)."""
 
     name = "maml"
+    headline_metrics = ("return_pre", "return_post")
 
     def __init__(self, *, config: MamlConfig, joint: bool = False) -> None:
         self.config, self.joint = config, joint

@@ -36,6 +36,7 @@ class RL2Learner:
     construction, so the same config gives the same weights and, run after run, the same metrics."""
 
     name = "rl2"
+    headline_metrics = ("trial_return",)
 
     def __init__(self, *, config: RL2Config) -> None:
         self.config = config
