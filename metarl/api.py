@@ -12,6 +12,7 @@ over it, and no line here names an algorithm (they come from the registry).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sys
@@ -25,9 +26,9 @@ from metarl.agents import Agent
 from metarl.algorithms.registry import AlgorithmSpec, algorithm
 from metarl.building import build
 from metarl.config_cli import config_from_dict, config_to_dict
-from metarl.errors import ConfigError
+from metarl.errors import ConfigError, RunDirectoryError
 from metarl.results import EvaluationResult
-from metarl.runs import CheckpointError, RunDirectory, load_checkpoint, seed_everything, write_json
+from metarl.runs import CheckpointError, RunDirectory, load_checkpoint, read_run_config, seed_everything, write_json
 from metarl.tasks import TaskBatch, TaskSet
 from metarl.training import Trainer
 
@@ -76,7 +77,7 @@ class MetaLearner:
             trainer.run_loop()
         finally:
             if run is not None:
-                run.close()
+                run.close()  # releases the run's lock; the learner stays in memory
         self.iterations_done = target
         return self
 
@@ -142,11 +143,10 @@ def make_options(spec: AlgorithmSpec, options: Mapping[str, Any]) -> Any:
 
 def read_run(run: str | Path) -> tuple[AlgorithmSpec, Any, dict[str, Any]]:
     """The algorithm, the config and the raw ``config.json`` of a run directory."""
-    config_file = Path(run) / "config.json"
-    if not config_file.is_file():
-        raise CheckpointError(f"{run} is not a metarl run (no config.json)")
-    record = json.loads(config_file.read_text())
-    spec = algorithm(record.get("algorithm", "?"))
+    record = read_run_config(run)
+    if "algorithm" not in record or "algorithm_config" not in record:
+        raise RunDirectoryError(f"{run}/config.json names no algorithm and config: not a metarl training run")
+    spec = algorithm(record["algorithm"])
     return spec, config_from_dict(spec.config_type, record["algorithm_config"]), record
 
 
@@ -186,11 +186,14 @@ def train(
     continue the run ``resume`` (``overrides`` then may only hold the spec's safe fields, such as
     more ``iterations``). Returns the run path."""
     if resume is not None:
-        run = RunDirectory(path=resume, resume=True)
-        spec, config, _ = read_run(resume)
-        if algorithm_name is not None and spec.name != algorithm_name:
-            raise ConfigError(f"{resume} is a {spec.name!r} run, not {algorithm_name!r}")
-        config = resume_config(spec, config, overrides)
+        run = RunDirectory(path=resume, resume=True)  # takes the run's lock first: one writer at a time
+        with contextlib.ExitStack() as on_error:
+            on_error.callback(run.close)
+            spec, config, _ = read_run(resume)
+            if algorithm_name is not None and spec.name != algorithm_name:
+                raise ConfigError(f"{resume} is a {spec.name!r} run, not {algorithm_name!r}")
+            config = resume_config(spec, config, overrides)
+            on_error.pop_all()
         if overrides:
             run.update_config(algorithm_config=config_to_dict(config))
     else:
@@ -200,26 +203,27 @@ def train(
         config = spec.make_config(env, **overrides)
         run = RunDirectory(path=out, config=run_record(spec, config, validate_every=validate_every,
                                                        checkpoint_every=checkpoint_every))
-    try:
+    with run:
         seed_everything(config.seed)
         trainer_cfg = run.config.get("trainer", {})
-        trainer = Trainer(
-            learner=build(spec, config), run=run, iterations=config.iterations, env=config.env,
-            validate_every=trainer_cfg.get("validate_every", validate_every),
-            checkpoint_every=trainer_cfg.get("checkpoint_every", checkpoint_every), quiet=quiet,
-        )
-        if resume is not None:
-            start = trainer.resume()
-            if not quiet:
-                print(f"resuming {run.path} at iteration {start}", file=sys.stderr)
-        metrics = trainer.run_loop()
+        learner = build(spec, config)
+        try:
+            trainer = Trainer(
+                learner=learner, run=run, iterations=config.iterations, env=config.env,
+                validate_every=trainer_cfg.get("validate_every", validate_every),
+                checkpoint_every=trainer_cfg.get("checkpoint_every", checkpoint_every), quiet=quiet,
+            )
+            if resume is not None:
+                start = trainer.resume()
+                if not quiet:
+                    print(f"resuming {run.path} at iteration {start}", file=sys.stderr)
+            metrics = trainer.run_loop()
+        finally:
+            close = getattr(learner, "close", None)
+            if close is not None:
+                close()
         run.write_json("summary.json", {"run": str(run.path), "iterations": config.iterations,
                                         "best_validation_score": trainer.best_score, "last_metrics": metrics})
-    finally:
-        close = getattr(getattr(trainer, "learner", None), "close", None) if "trainer" in locals() else None
-        if close is not None:
-            close()
-        run.close()
     return run.path
 
 

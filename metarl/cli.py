@@ -4,9 +4,11 @@ Algorithms and task families come from the registries (``metarl.algorithms.regis
 ``metarl.envs.registry``); ``--import MODULE`` (before the command, repeatable) imports a module of
 yours that registers more, so they work here exactly like metarl's own.
 
-Errors a user can cause (a bad flag value, an unknown env, a foreign checkpoint, an existing run
-directory) print one line naming the problem and exit with status 2; set ``METARL_DEBUG=1`` to see
-the traceback instead. Anything else is a bug and prints its traceback.
+Errors a user can cause (``metarl.errors.UserError``: a bad flag value, an unknown env, a foreign
+checkpoint, an existing run directory, a missing optional extra) print one line naming the problem
+and exit with status 2; set ``METARL_DEBUG=1`` to see the traceback instead. Anything else is a bug:
+full traceback, status 1. Training stopped by SIGINT / SIGTERM exits with 130 / 143 and prints the
+command that resumes it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,8 +26,8 @@ from typing import Any
 from metarl import api
 from metarl.algorithms.registry import algorithm, algorithms, import_plugins
 from metarl.config_cli import add_config_arguments, config_to_dict, overrides_from_args
-from metarl.errors import ConfigError
-from metarl.runs import CheckpointError
+from metarl.errors import ConfigError, UserError
+from metarl.training import TrainingInterrupted
 
 
 # ----------------------------------------------------------------------------- envs
@@ -132,7 +135,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     root = Path(__file__).resolve().parents[1]
     if not (root / "benchmarks" / "__main__.py").is_file():
-        raise FileNotFoundError("metarl bench runs the benchmarks/ folder of a source checkout; none found")
+        raise ConfigError("metarl bench runs the benchmarks/ folder of a source checkout; none found")
     cmd = [sys.executable, "-m", "benchmarks", *(["--quick"] if args.quick else []),
            *(["--only", *args.only] if args.only else [])]
     return subprocess.call(cmd, cwd=root)
@@ -218,7 +221,8 @@ def _imports(argv: Sequence[str]) -> list[str]:
     return out
 
 
-USER_ERRORS = (ValueError, TypeError, FileExistsError, FileNotFoundError, CheckpointError, ImportError)
+# argparse's own errors, should a command raise them; exceptions outside these are bugs.
+USER_ERRORS: tuple[type[Exception], ...] = (UserError, argparse.ArgumentError, argparse.ArgumentTypeError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,6 +244,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"metarl: error: {err}", file=sys.stderr)
         return 2
+    except TrainingInterrupted as err:
+        print(f"metarl: {err}", file=sys.stderr)
+        if err.run is not None:
+            algorithm = f" {shlex.quote(err.algorithm)}" if err.algorithm else ""
+            print(f"metarl: resume with: metarl train{algorithm} --resume {shlex.quote(str(err.run))}",
+                  file=sys.stderr)
+        return err.exit_code
     except KeyboardInterrupt:
         print("metarl: interrupted; the run keeps its last checkpoint", file=sys.stderr)
         return 130

@@ -24,6 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from metarl.errors import RunNotFoundError  # noqa: E402
 from metarl.results import EvaluationResult, draw  # noqa: E402
 from metarl.runs import atomic_write_bytes  # noqa: E402
 
@@ -153,7 +154,7 @@ def write_report(runs: Sequence[Path | str], out: Path | str | None = None) -> P
     runs = [Path(r) for r in runs]
     for run in runs:
         if not run.is_dir():
-            raise FileNotFoundError(f"no run directory at {run}")
+            raise RunNotFoundError(f"no run directory at {run}")
     out = Path(out) if out is not None else runs[0]
     out.mkdir(parents=True, exist_ok=True)
     names = [r.name or str(r) for r in runs]

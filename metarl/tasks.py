@@ -25,6 +25,8 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from metarl.errors import ConfigError, ConfigTypeError
+
 
 @dataclasses.dataclass(frozen=True)
 class TaskBatch:
@@ -60,20 +62,20 @@ class TaskBatch:
             try:
                 value = np.array(getattr(self, field.name), dtype=dtype)
             except (TypeError, ValueError) as err:
-                raise ValueError(
+                raise ConfigError(
                     f"{type(self).__name__}.{field.name} must be numeric, got {getattr(self, field.name)!r}"
                 ) from err
             if value.ndim == 0:
-                raise ValueError(
+                raise ConfigError(
                     f"{type(self).__name__}.{field.name} needs a leading task dimension, got a scalar"
                 )
             if not np.all(np.isfinite(value)):
-                raise ValueError(f"{type(self).__name__}.{field.name} contains NaN or infinity")
+                raise ConfigError(f"{type(self).__name__}.{field.name} contains NaN or infinity")
             value.setflags(write=False)
             object.__setattr__(self, field.name, value)
             sizes.add(value.shape[0])
         if len(sizes) > 1:
-            raise ValueError(f"{type(self).__name__} fields disagree on the number of tasks: {sizes}")
+            raise ConfigError(f"{type(self).__name__} fields disagree on the number of tasks: {sizes}")
 
     def _set_opaque(self, name: str) -> int:
         """Store field ``name`` as a read-only 1-D object array (one entry per task)."""
@@ -83,7 +85,7 @@ class TaskBatch:
         else:
             items = list(raw) if isinstance(raw, list | tuple | np.ndarray) else None
             if items is None:
-                raise ValueError(f"{type(self).__name__}.{name} needs one entry per task, got {type(raw).__name__}")
+                raise ConfigError(f"{type(self).__name__}.{name} needs one entry per task, got {type(raw).__name__}")
             value = np.empty(len(items), dtype=object)
             value[:] = items
         value.setflags(write=False)
@@ -131,7 +133,7 @@ class TaskBatch:
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         names = {f.name for f in dataclasses.fields(cls)}
         if set(data) != names:
-            raise ValueError(f"{cls.__name__} expects fields {sorted(names)}, got {sorted(data)}")
+            raise ConfigError(f"{cls.__name__} expects fields {sorted(names)}, got {sorted(data)}")
         return cls(**{k: np.asarray(v) for k, v in data.items()})
 
 
@@ -159,11 +161,12 @@ class TaskDistribution(ABC):
 
 
 def check_count(name: str, value: int, *, minimum: int = 1) -> int:
-    """Validate a count argument, naming it in the error."""
+    """Validate a count argument, naming it in the error: ``ConfigTypeError`` (a ``TypeError``) for a
+    non-integer, ``ConfigError`` (a ``ValueError``) below ``minimum``; both are user errors."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
+        raise ConfigTypeError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
 
 
@@ -232,7 +235,7 @@ class TaskSplit(TaskSet):
 
     def rng(self, split: str) -> np.random.Generator:
         if split not in _STREAMS:
-            raise ValueError(f"unknown split {split!r}; allowed: {sorted(_STREAMS)}")
+            raise ConfigError(f"unknown split {split!r}; allowed: {sorted(_STREAMS)}")
         return np.random.default_rng([self.seed, _STREAMS[split]])
 
     @property
@@ -293,5 +296,5 @@ class FixedTaskSet(TaskSet):
 def _first(tasks: TaskBatch, n: int, name: str) -> TaskBatch:
     n = check_count("n", n)
     if n > len(tasks):
-        raise ValueError(f"asked for {n} {name} tasks; this task set has {len(tasks)}")
+        raise ConfigError(f"asked for {n} {name} tasks; this task set has {len(tasks)}")
     return tasks.take(np.arange(n))

@@ -1,5 +1,6 @@
-"""A training run killed with SIGKILL at several points and resumed ends exactly like the same run
-uninterrupted: same parameters bit for bit, same metrics, no duplicated or missing rows."""
+"""A training run killed with SIGKILL at several points, or stopped with SIGINT / SIGTERM (which
+checkpoint the finished iteration), and resumed ends exactly like the same run uninterrupted: same
+parameters bit for bit, same metrics and TensorBoard scalars, no duplicated or missing rows."""
 
 from __future__ import annotations
 
@@ -79,5 +80,65 @@ def test_sigkill_at_several_points_then_resume_matches_the_uninterrupted_run(tmp
     a, b = _final_params(straight), _final_params(killed)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert not list(killed.rglob("*.tmp"))
+    assert _tensorboard(killed, "trial_return") == _tensorboard(straight, "trial_return")
     for _ in range(3):
         faults.survived("sigkill")
+
+
+def _last_row(run: Path) -> int:
+    try:
+        with (run / "metrics.csv").open() as f:
+            return max((int(r["iteration"]) for r in csv.DictReader(f)), default=-1)
+    except FileNotFoundError:
+        return -1
+
+
+def _signal_after_row(proc: subprocess.Popen, run: Path, iteration: int, signum: int) -> tuple[int, str]:
+    """Send ``signum`` once iteration ``iteration`` is logged (mid-way through a later one); returns
+    the exit status and stderr."""
+    deadline = time.monotonic() + 120.0
+    while _last_row(run) < iteration:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"training ended before iteration {iteration}: {proc.stderr.read()[-2000:]}")
+        time.sleep(0.01)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=300)
+    return proc.returncode, err
+
+
+def _tensorboard(run: Path, tag: str) -> list[tuple[int, float]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run / "tb"))
+    acc.Reload()
+    return [(e.step, e.value) for e in acc.Scalars(tag)]
+
+
+def test_sigint_and_sigterm_checkpoint_the_finished_iteration_and_resume_matches_the_uninterrupted_run(tmp_path,
+                                                                                                   faults):
+    rare = ["--checkpoint-every", "100", "--validate-every", "100"]  # only the signal (and the end) checkpoint
+    straight = tmp_path / "straight"
+    proc = _cli(*TRAIN, *rare, "--out", str(straight))
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+
+    run = tmp_path / "stopped"
+    proc = _cli(*TRAIN, *rare, "--out", str(run))
+    for signum, after, code in ((signal.SIGINT, 1, 130), (signal.SIGTERM, 4, 143)):
+        faults.injected(signal.Signals(signum).name)
+        status, err = _signal_after_row(proc, run, after, signum)
+        stopped_at = _last_row(run)
+        assert status == code, err
+        assert after <= stopped_at < 7, err
+        assert _latest_iteration(run) == stopped_at, err
+        assert f"stopped after iteration {stopped_at}" in err
+        assert f"resume with: metarl train rl2 --resume {run}" in err
+        faults.survived(signal.Signals(signum).name)
+        proc = _cli("train", "rl2", "--resume", str(run), "--quiet")
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+
+    assert _rows(run) == _rows(straight)
+    a, b = _final_params(straight), _final_params(run)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    steps = _tensorboard(run, "trial_return")
+    assert [s for s, _ in steps] == list(range(8))  # the resumed iterations once each, none left from before
+    assert steps == [(s, v) for s, v in _tensorboard(straight, "trial_return")]

@@ -15,6 +15,7 @@ from metarl.classic.evaluate import BaselineResult, baseline_family, evaluate_ba
 from metarl.envs.bandit import BanditDistribution
 from metarl.envs.navigation import NavigationDistribution
 from metarl.envs.tabular_mdp import TabularMDPDistribution
+from metarl.errors import ConfigError
 from metarl.tasks import TaskDistribution, TaskSplit
 
 FAMILIES = ("bandit", "mdp", "navigation")
@@ -40,19 +41,19 @@ def _distribution(args: argparse.Namespace) -> TaskDistribution:
 
 def _validate(args: argparse.Namespace) -> None:
     if args.family not in FAMILIES:
-        raise ValueError(f"family must be one of {', '.join(FAMILIES)}, got {args.family!r}")
+        raise ConfigError(f"family must be one of {', '.join(FAMILIES)}, got {args.family!r}")
     if args.arms < 2:
-        raise ValueError(f"--arms must be >= 2, got {args.arms}")
+        raise ConfigError(f"--arms must be >= 2, got {args.arms}")
     if args.episodes < 1:
-        raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
+        raise ConfigError(f"--episodes must be >= 1, got {args.episodes}")
     if args.tasks < 2:
-        raise ValueError(f"--tasks must be >= 2 (a standard error needs two), got {args.tasks}")
+        raise ConfigError(f"--tasks must be >= 2 (a standard error needs two), got {args.tasks}")
     if args.seed < 0:
-        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+        raise ConfigError(f"--seed must be >= 0, got {args.seed}")
     names = baseline_family(args.family).names
     unknown = [n for n in args.only or [] if n not in names]
     if unknown:
-        raise ValueError(f"--only: unknown {args.family} baseline(s) {unknown}; allowed: {', '.join(names)}")
+        raise ConfigError(f"--only: unknown {args.family} baseline(s) {unknown}; allowed: {', '.join(names)}")
 
 
 def format_table(results: dict[str, BaselineResult]) -> str:

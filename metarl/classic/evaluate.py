@@ -16,6 +16,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from metarl.classic.trials import BaselineFamily, BaselineResult, TrialPolicy, run_trials
+from metarl.errors import ConfigError
 from metarl.tasks import TaskBatch, check_count
 
 __all__ = ["BaselineFamily", "BaselineResult", "TrialPolicy", "baseline_family", "evaluate_baselines",
@@ -37,7 +38,7 @@ def has_baselines(family: str) -> bool:
 def baseline_family(family: str) -> BaselineFamily:
     fams = _families()
     if family not in fams:
-        raise ValueError(f"no classic baselines for family {family!r}; known: {', '.join(sorted(fams))}")
+        raise ConfigError(f"no classic baselines for family {family!r}; known: {', '.join(sorted(fams))}")
     return fams[family]
 
 
@@ -54,7 +55,7 @@ def evaluate_baselines(
     names = list(fam.names if names is None else names)
     unknown = [n for n in names if n not in fam.names]
     if unknown:
-        raise ValueError(f"unknown {family} baseline(s) {unknown}; allowed: {', '.join(fam.names)}")
+        raise ConfigError(f"unknown {family} baseline(s) {unknown}; allowed: {', '.join(fam.names)}")
     env_seed = int(np.random.SeedSequence([seed, 0]).generate_state(1)[0])
     results = {}
     for name in names:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from metarl.envs.base import BatchedTaskEnv
-from metarl.errors import ConfigError
+from metarl.errors import ConfigError, MissingExtraError
 from metarl.tasks import TaskDistribution
 
 
@@ -39,7 +39,7 @@ class Family:
             module = importlib.import_module(self.module)
         except ImportError as err:
             extra = f"; install it with: pip install 'metarl[{self.requires}]'" if self.requires else ""
-            raise ImportError(f"env {self.name!r} needs {err.name}{extra}") from err
+            raise MissingExtraError(f"env {self.name!r} needs {err.name}{extra}", name=err.name) from err
         return getattr(module, self.env_class)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from metarl.envs.registry import EnvFactory
+from metarl.errors import ConfigError
 from metarl.rollout.ray_sampler import RayExecutor  # imports Ray only when one is made
 from metarl.rollout.sampler import Executor, LocalExecutor, Sampler
 from metarl.rollout.slice_runner import SliceJob, SliceRunner, sample_action
@@ -16,11 +17,11 @@ BACKENDS = ("local", "ray")
 def check_backend(backend: str, workers: int, address: str | None) -> None:
     """Validate ``--backend / --workers / --ray-address`` before any work starts."""
     if backend not in BACKENDS:
-        raise ValueError(f"backend={backend!r} is not allowed: one of {', '.join(map(repr, BACKENDS))}")
+        raise ConfigError(f"backend={backend!r} is not allowed: one of {', '.join(map(repr, BACKENDS))}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers={workers!r} is not allowed: an integer >= 1")
+        raise ConfigError(f"workers={workers!r} is not allowed: an integer >= 1")
     if address and backend != "ray":
-        raise ValueError(f"ray_address={address!r} needs backend='ray'")
+        raise ConfigError(f"ray_address={address!r} needs backend='ray'")
 
 
 def make_sampler(
@@ -43,14 +44,14 @@ def make_sampler(
     from metarl.tasks import check_count
 
     if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
+        raise ConfigError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
     check_count("workers", workers)
     if backend == "local":
         if address is not None:
-            raise ValueError(f"a Ray address ({address!r}) needs backend='ray', got backend='local'")
+            raise ConfigError(f"a Ray address ({address!r}) needs backend='ray', got backend='local'")
         return Sampler(env_factory=env_factory, device=device, seed=seed, shards=workers, compile=compile)
     if compile:
-        raise ValueError("compile=True is supported with backend='local' only (Ray workers get a new policy "
+        raise ConfigError("compile=True is supported with backend='local' only (Ray workers get a new policy "
                          "object every call, which would recompile every call)")
     return Sampler(env_factory=env_factory, device=device, seed=seed, shards=workers,
                    executor=RayExecutor(workers=workers, address=address))

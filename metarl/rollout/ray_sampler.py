@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from metarl.envs.registry import EnvFactory
+from metarl.errors import MissingExtraError
 from metarl.rollout.slice_runner import SliceJob, SliceRunner
 from metarl.rollout.trajectories import Trajectories, TrialSequence
 from metarl.tasks import check_count
@@ -31,11 +32,11 @@ INSTALL_HINT = "the ray backend needs Ray; install it with: pip install 'metarl[
 
 
 def import_ray() -> Any:
-    """The ``ray`` module, or an ImportError saying which extra to install."""
+    """The ``ray`` module, or a ``MissingExtraError`` (an ImportError) saying which extra to install."""
     try:
         import ray
     except ImportError as err:
-        raise ImportError(INSTALL_HINT) from err
+        raise MissingExtraError(INSTALL_HINT, name=err.name) from err
     return ray
 
 

@@ -12,6 +12,7 @@ from torch import nn
 from metarl.agents import as_batch
 from metarl.algorithms.maml.adaptation import step_size_schedule
 from metarl.algorithms.maml.episodes import sample_adaptation
+from metarl.errors import ConfigError
 from metarl.tasks import TaskBatch, check_count
 
 
@@ -30,7 +31,7 @@ class AdaptedPolicy:
         device = next(iter(self.params.values())).device
         x = torch.as_tensor(batch, device=device).unsqueeze(0)  # [1 task, B, obs_dim]
         dist = self.policy.distribution(x, self.params)
-        from metarl.rollout.sampler import sample_action
+        from metarl.rollout.slice_runner import sample_action
 
         action = dist.mode if deterministic else sample_action(dist, self.generator)
         to_env = getattr(self.policy, "env_action", None)
@@ -49,7 +50,7 @@ def make_agent(learner: Any, task: TaskBatch, *, episodes: int | None = None, st
     """Adapt ``learner``'s meta-policy to ``task`` (a batch of one) with the evaluation protocol:
     ``steps`` inner steps (default eval_steps) of ``episodes`` episodes each (default eval_episodes)."""
     if len(task) != 1:
-        raise ValueError(f"adapt takes one task (a batch of 1), got {len(task)}")
+        raise ConfigError(f"adapt takes one task (a batch of 1), got {len(task)}")
     c = learner.config
     steps = check_count("steps", c.eval_steps if steps is None else steps)
     episodes = check_count("episodes", c.eval_episodes if episodes is None else episodes)

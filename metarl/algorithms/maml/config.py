@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import field
 from typing import Any, Literal
 
+from metarl.errors import ConfigError
 from metarl.rl.returns import Truncation, check_truncation
 from metarl.rollout import check_backend
 from metarl.tasks import task_kwargs
@@ -98,38 +99,38 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def _positive(name: str, value: float) -> None:
     if not value > 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
+        raise ConfigError(f"{name} must be > 0, got {value}")
 
 
 def validate(config: MamlConfig) -> MamlConfig:
     """Clear errors for values the algorithm cannot run with."""
     check_backend(config.backend, config.workers, config.ray_address)
     if config.compile and config.backend != "local":
-        raise ValueError(f"compile=True needs backend='local', got backend={config.backend!r}")
+        raise ConfigError(f"compile=True needs backend='local', got backend={config.backend!r}")
     for name in ("iterations", "meta_batch_size", "episodes_per_task", "inner_steps", "cg_iterations",
                  "ls_max_steps", "ppo_epochs", "validation_tasks", "eval_episodes", "eval_steps"):
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
     if config.fvp_episodes < 0:
-        raise ValueError(f"fvp_episodes must be >= 0 (0 = all), got {config.fvp_episodes}")
+        raise ConfigError(f"fvp_episodes must be >= 0 (0 = all), got {config.fvp_episodes}")
     if config.max_episode_steps < 0:
-        raise ValueError(f"max_episode_steps must be >= 0 (0 = the env's own), got {config.max_episode_steps}")
+        raise ConfigError(f"max_episode_steps must be >= 0 (0 = the env's own), got {config.max_episode_steps}")
     for name in ("inner_lr", "max_kl", "outer_lr", "ppo_clip", "init_std"):
         _positive(name, getattr(config, name))
     if not config.eval_lrs or any(lr <= 0 for lr in config.eval_lrs):
-        raise ValueError(f"eval_lrs must be step sizes > 0, got {config.eval_lrs}")
+        raise ConfigError(f"eval_lrs must be step sizes > 0, got {config.eval_lrs}")
     if not 0 < config.gamma <= 1 or not 0 <= config.gae_lambda <= 1:
-        raise ValueError(f"gamma must be in (0, 1] and gae_lambda in [0, 1], got {config.gamma}, {config.gae_lambda}")
+        raise ConfigError(f"gamma must be in (0, 1] and gae_lambda in [0, 1], got {config.gamma}, {config.gae_lambda}")
     if not 0 < config.ls_backtrack_ratio < 1:
-        raise ValueError(f"ls_backtrack_ratio must be in (0, 1), got {config.ls_backtrack_ratio}")
+        raise ConfigError(f"ls_backtrack_ratio must be in (0, 1), got {config.ls_backtrack_ratio}")
     if config.estimator not in ("plain", "dice", "lvc"):
-        raise ValueError(f"estimator must be plain, dice or lvc, got {config.estimator!r}")
+        raise ConfigError(f"estimator must be plain, dice or lvc, got {config.estimator!r}")
     check_truncation(config.truncation)
     if config.outer not in ("trpo", "ppo"):
-        raise ValueError(f"outer must be trpo or ppo, got {config.outer!r}")
+        raise ConfigError(f"outer must be trpo or ppo, got {config.outer!r}")
     if not config.hidden_sizes or any(h < 1 for h in config.hidden_sizes):
-        raise ValueError(f"hidden_sizes must be positive integers, got {config.hidden_sizes}")
+        raise ConfigError(f"hidden_sizes must be positive integers, got {config.hidden_sizes}")
     config.task_kwargs()
     return config
 
@@ -143,14 +144,14 @@ def make_config(env: str, **overrides: Any) -> MamlConfig:
     the navigation paper's and would silently be wrong elsewhere."""
     missing = [name for name in REQUIRED_WITHOUT_PRESET if name not in overrides]
     if env not in PRESETS and missing:
-        raise ValueError(
+        raise ConfigError(
             f"MAML has no preset for env {env!r} (presets: {', '.join(sorted(PRESETS))}); give its "
             f"hyperparameters explicitly, at least {', '.join(missing)}"
         )
     names = {f.name for f in dataclasses.fields(MamlConfig)}
     unknown = set(overrides) - names
     if unknown:
-        raise ValueError(f"unknown MAML config fields {sorted(unknown)}; known: {sorted(names)}")
+        raise ConfigError(f"unknown MAML config fields {sorted(unknown)}; known: {sorted(names)}")
     values = {**PRESETS.get(env, {}), **overrides, "env": env}
     for key, value in values.items():
         if isinstance(value, list):

@@ -59,6 +59,7 @@ class MamlLearner:
     baseline)."""
 
     name = "maml"
+    headline_metrics = ("return_pre", "return_post")
 
     def __init__(self, *, config: MamlConfig, env: EnvFactory, tasks: TaskSet, sampler: Sampler,
                  joint: bool = False) -> None:

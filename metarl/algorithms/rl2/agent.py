@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from metarl.agents import as_batch
+from metarl.errors import ConfigError
 from metarl.tasks import TaskBatch, check_count
 
 
@@ -32,7 +33,7 @@ class MemoryAgent:
     @torch.no_grad()
     def act(self, obs: np.ndarray, *, deterministic: bool = True) -> np.ndarray:
         from metarl.algorithms.rl2.oracle import with_features
-        from metarl.rollout.sampler import sample_action
+        from metarl.rollout.slice_runner import sample_action
 
         batch, single = as_batch(obs, self.obs_dim)
         x = torch.as_tensor(batch, device=self.device)
@@ -66,7 +67,7 @@ def make_agent(learner: Any, task: TaskBatch, *, episodes: int | None = None, se
     """Run ``episodes`` episodes of a trial on ``task`` (a batch of one; default: the trial's
     episodes minus one, leaving the last for the caller) and return the agent with that memory."""
     if len(task) != 1:
-        raise ValueError(f"adapt takes one task (a batch of 1), got {len(task)}")
+        raise ConfigError(f"adapt takes one task (a batch of 1), got {len(task)}")
     n = learner.config.episodes_per_trial - 1 if episodes is None else episodes
     agent = MemoryAgent(learner=learner, task=task)
     if n > 0:

@@ -137,7 +137,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
 
 def _check(name: str, ok: bool, value: Any, allowed: str) -> None:
     if not ok:
-        raise ValueError(f"{name}={value!r} is not allowed: {allowed}")
+        raise ConfigError(f"{name}={value!r} is not allowed: {allowed}")
 
 
 def validate(config: RL2Config) -> RL2Config:
@@ -164,7 +164,7 @@ def validate(config: RL2Config) -> RL2Config:
     _check("log_std", config.log_std in ("parameter", "head"), config.log_std, "'parameter' or 'head'")
     length = config.max_trial_length
     if config.tbptt == 0 and length > config.max_unroll:
-        raise ValueError(
+        raise ConfigError(
             f"a trial of episodes_per_trial={config.episodes_per_trial} episodes is up to {length} steps, "
             f"longer than max_unroll={config.max_unroll}: set tbptt (truncated BPTT chunk length, e.g. 200) "
             "or raise max_unroll"
@@ -189,7 +189,7 @@ def make_config(env: str, **overrides: Any) -> RL2Config:
     names = {f.name for f in dataclasses.fields(RL2Config)}
     unknown = sorted(set(overrides) - names)
     if unknown:
-        raise ValueError(f"RL2Config has no field(s) {unknown}; fields: {', '.join(sorted(names))}")
+        raise ConfigError(f"RL2Config has no field(s) {unknown}; fields: {', '.join(sorted(names))}")
     overrides.pop("env", None)
     values = {**base, "preset": env, **overrides}
     if "episodes_per_trial" in values:

@@ -33,6 +33,7 @@ class RL2Learner:
     construction, so the same config gives the same weights and, run after run, the same metrics."""
 
     name = "rl2"
+    headline_metrics = ("trial_return",)
 
     def __init__(self, *, config: RL2Config, env: EnvFactory, tasks: TaskSet, sampler: Sampler) -> None:
         self.config, self.env_factory, self.tasks, self.sampler = config, env, tasks, sampler
