@@ -31,7 +31,7 @@ from metarl.tasks import TaskBatch, check_count
 def _mean_ci95(values: torch.Tensor) -> tuple[list[float], list[float]]:
     """``values [steps + 1, tasks]`` -> per-step mean and 95% half-interval (normal approx.)."""
     n = values.shape[1]
-    std = values.std(1, unbiased=True) if n > 1 else torch.zeros(values.shape[0])
+    std = values.std(1, unbiased=True) if n > 1 else torch.zeros(values.shape[0], device=values.device)
     return [float(x) for x in values.mean(1)], [float(x) for x in 1.96 * std / math.sqrt(n)]
 
 
@@ -123,7 +123,8 @@ def evaluate(
         result["baselines"][name] = _against(maml_curve, curve)
     result["baselines"]["pretrained"]["pretrain_iterations"] = pretrain_iterations
     if c.env == "navigation2d":
-        oracle = torch.as_tensor(navigation_oracle(tasks, horizon=c.horizon or 100)).unsqueeze(0)
+        oracle = torch.as_tensor(navigation_oracle(tasks, horizon=c.horizon or 100),
+                                 device=maml_curve.device).unsqueeze(0)
         result["baselines"]["oracle"] = _against(maml_curve, oracle.expand(steps + 1, -1).to(maml_curve.dtype))
     return result
 
