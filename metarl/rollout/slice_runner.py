@@ -64,16 +64,18 @@ def sample_action(dist: Distribution, generator: torch.Generator) -> torch.Tenso
     """A sample of ``dist`` drawn from ``generator`` instead of torch's global stream.
 
     Normal (also inside ``Independent``): ``loc + scale * randn``; Categorical: ``torch.multinomial``
-    over its probabilities, ``[*batch_shape]`` int64. Any other distribution samples under a global
-    stream seeded from ``generator`` and restored afterwards, so it stays reproducible too.
+    over its probabilities, ``[*batch_shape]`` int64. The noise is drawn on the generator's device
+    (the sampler's is the CPU's) and moved to the distribution's, so one seed gives the same episodes
+    on a GPU as on the CPU, at the cost of one small copy per step. Any other distribution samples
+    under a global stream seeded from ``generator`` and restored afterwards, so it stays reproducible.
     """
     base = dist.base_dist if isinstance(dist, Independent) else dist
     if isinstance(base, Normal):
-        noise = torch.randn(base.batch_shape, generator=generator, device=base.loc.device, dtype=base.loc.dtype)
-        return base.loc + base.scale * noise
+        noise = torch.randn(base.batch_shape, generator=generator, device=generator.device, dtype=base.loc.dtype)
+        return base.loc + base.scale * noise.to(base.loc.device)
     if isinstance(dist, Categorical):
-        probs = dist.probs.reshape(-1, dist.probs.shape[-1])
-        return torch.multinomial(probs, 1, generator=generator).reshape(dist.batch_shape)
+        probs = dist.probs.reshape(-1, dist.probs.shape[-1]).to(generator.device)
+        return torch.multinomial(probs, 1, generator=generator).reshape(dist.batch_shape).to(dist.probs.device)
     seed = int(torch.randint(2**62, (1,), generator=generator, device=generator.device))
     with torch.random.fork_rng(devices=[generator.device] if generator.device.type == "cuda" else []):
         torch.manual_seed(seed)
@@ -128,7 +130,7 @@ class SliceRunner:
         try:
             env.set_tasks(job.tasks, 1 if job.kind == "trials" else job.episodes)
             obs, _ = env.reset(seed=job.seeds.env)
-            generator = torch.Generator(device=self.device).manual_seed(job.seeds.actions)
+            generator = torch.Generator().manual_seed(job.seeds.actions)  # CPU: the same stream on any device
             if job.kind == "trials":
                 return self._trials(policy, obs, job.episodes, job.deterministic, generator)
             return self._episodes(policy, obs, job.params, job.deterministic, generator)

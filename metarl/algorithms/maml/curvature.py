@@ -19,8 +19,9 @@ import torch
 from torch import nn
 from torch.distributions import Distribution, kl_divergence
 
+from metarl.algorithms.maml.adaptation import policy_inner_step
 from metarl.algorithms.maml.episodes import EpisodeBatch
-from metarl.algorithms.maml.objectives import inner_loss, task_mean
+from metarl.algorithms.maml.objectives import task_mean
 
 Params = Mapping[str, torch.Tensor]
 
@@ -33,7 +34,7 @@ def _hvp(grads: dict[str, torch.Tensor], leaf: dict[str, torch.Tensor]) -> Calla
     names = list(leaf)
 
     def product(vec: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        dot = sum((grads[n] * vec[n]).sum() for n in names)
+        dot = sum((grads[n] * vec[n]).sum() for n in names if n in grads)
         out = torch.autograd.grad(dot, [leaf[n] for n in names], retain_graph=True, allow_unused=True)
         return {n: torch.zeros_like(leaf[n]) if o is None else o for n, o in zip(names, out, strict=True)}
 
@@ -62,12 +63,10 @@ def gauss_newton_fvp(
     names = [n for n, _ in policy.named_parameters()]
     inner_hvps = []
     if not first_order:
-        for params, batch in zip(trace[:-1], inner, strict=True):
-            batch, leaf = _subsample(batch, episodes), _leaf(params)
-            logp = policy.distribution(batch.obs, leaf).log_prob(batch.actions)
-            loss = inner_loss(logp, batch.advantages, batch.mask, estimator).sum()
-            grads = torch.autograd.grad(loss, [leaf[n] for n in names], create_graph=True)
-            inner_hvps.append(_hvp(dict(zip(names, grads, strict=True)), leaf))
+        for params, batch, lr in zip(trace[:-1], inner, step_sizes, strict=True):
+            step = policy_inner_step(policy, params, _subsample(batch, episodes), lr, estimator=estimator,
+                                     create_graph=True, detached=True)
+            inner_hvps.append(_hvp(step.grads, step.at))
     post = _subsample(post, episodes)
     leaf = _leaf(trace[-1])
     with torch.no_grad():

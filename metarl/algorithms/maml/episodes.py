@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-from metarl.algorithms.maml.adaptation import StepSize, inner_step
-from metarl.algorithms.maml.objectives import inner_loss, normalize_advantages, task_mean
+from metarl.algorithms.maml.adaptation import StepSize, policy_inner_step
+from metarl.algorithms.maml.objectives import normalize_advantages, task_mean
 from metarl.policies.mlp import expand_params, named_params
 from metarl.rl.baselines import linear_baseline_with_next
 from metarl.rl.returns import Truncation, discounted_returns, gae
@@ -81,16 +81,6 @@ class SampledAdaptation:
     time_adaptation: float
 
 
-def detached_step(policy: nn.Module, params: Mapping[str, torch.Tensor], batch: EpisodeBatch, step_size: StepSize,
-                  estimator: str) -> dict[str, torch.Tensor]:
-    """One inner step evaluated without keeping a graph."""
-    live = {k: v.detach().requires_grad_(True) for k, v in params.items()}
-    logp = policy.distribution(batch.obs, live).log_prob(batch.actions)
-    lr = {k: v.detach() for k, v in step_size.items()} if isinstance(step_size, Mapping) else step_size
-    new = inner_step(live, inner_loss(logp, batch.advantages, batch.mask, estimator), lr, create_graph=False)
-    return {k: v.detach() for k, v in new.items()}
-
-
 def sample_adaptation(
     *, policy: nn.Module, sampler: Sampler, tasks: TaskBatch, episodes: int, step_sizes: Sequence[StepSize],
     gamma: float, gae_lambda: float, estimator: str = "plain", truncation: Truncation = "bootstrap",
@@ -104,7 +94,8 @@ def sample_adaptation(
         mid = time.perf_counter()
         batches.append(prepare_batch(traj, gamma=gamma, gae_lambda=gae_lambda, truncation=truncation))
         if k < len(step_sizes):
-            params = detached_step(policy, params, batches[-1], step_sizes[k], estimator)
+            params = policy_inner_step(policy, params, batches[-1], step_sizes[k], estimator=estimator,
+                                       create_graph=False, detached=True).adapted
             trace.append(params)
         t_sample, t_adapt = t_sample + mid - start, t_adapt + time.perf_counter() - mid
     return SampledAdaptation(batches=batches, trace=trace, time_sampling=t_sample, time_adaptation=t_adapt)

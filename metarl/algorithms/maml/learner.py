@@ -18,11 +18,11 @@ import torch
 from torch import nn
 from torch.distributions import Distribution, kl_divergence
 
-from metarl.algorithms.maml.adaptation import inner_step
+from metarl.algorithms.maml.adaptation import policy_inner_step
 from metarl.algorithms.maml.config import MamlConfig
 from metarl.algorithms.maml.curvature import gauss_newton_fvp
 from metarl.algorithms.maml.episodes import EpisodeBatch, SampledAdaptation, adaptation_returns, sample_adaptation
-from metarl.algorithms.maml.objectives import inner_loss, outer_surrogate, sampling_term, task_mean
+from metarl.algorithms.maml.objectives import outer_surrogate, sampling_term, task_mean
 from metarl.envs.registry import EnvFactory
 from metarl.policies.mlp import CategoricalMLPPolicy, GaussianMLPPolicy, expand_params, named_params
 from metarl.rl.trpo import trpo_step
@@ -110,13 +110,14 @@ class MamlLearner:
         the parameters that sampled them (for the DiCE sampling term)."""
         c = self.config
         params = expand_params(named_params(self.policy), tasks)
-        log_prob_sum = torch.zeros(tasks)
+        log_prob_sum = next(iter(params.values())).new_zeros(tasks)  # on the policy's device and dtype
         lrs = self.inner_step_sizes([c.inner_lr] * len(batches))
         for batch, lr in zip(batches, lrs, strict=True):
-            logp = self.policy.distribution(batch.obs, params).log_prob(batch.actions)
+            step = policy_inner_step(self.policy, params, batch, lr, estimator=c.estimator,
+                                     create_graph=create_graph, first_order=c.first_order)
+            logp = step.log_probs
             log_prob_sum = log_prob_sum + (logp * batch.mask).sum(tuple(range(1, logp.dim())))
-            loss = inner_loss(logp, batch.advantages, batch.mask, c.estimator)
-            params = inner_step(params, loss, lr, first_order=c.first_order, create_graph=create_graph)
+            params = step.adapted
         return params, log_prob_sum
 
     def outer_objective(self, batches: list[EpisodeBatch], post: EpisodeBatch, old: Distribution, *,

@@ -27,12 +27,14 @@ class SinusoidBatch:
     @classmethod
     def sample(cls, n: int, generator: torch.Generator) -> SinusoidBatch:
         n = check_count("n", n)
-        amplitude = 0.1 + 4.9 * torch.rand(n, generator=generator)
-        return cls(amplitude=amplitude, phase=math.pi * torch.rand(n, generator=generator))
+        dev = generator.device
+        amplitude = 0.1 + 4.9 * torch.rand(n, generator=generator, device=dev)
+        return cls(amplitude=amplitude, phase=math.pi * torch.rand(n, generator=generator, device=dev))
 
     def points(self, k: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """``(x, y)`` each ``[tasks, k, 1]``, x ~ U[-5, 5]."""
-        x = -5.0 + 10.0 * torch.rand(len(self.amplitude), check_count("k", k), 1, generator=generator)
+        x = -5.0 + 10.0 * torch.rand(len(self.amplitude), check_count("k", k), 1, generator=generator,
+                                    device=self.amplitude.device)
         return x, self.amplitude.view(-1, 1, 1) * torch.sin(x - self.phase.view(-1, 1, 1))
 
 

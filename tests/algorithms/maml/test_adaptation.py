@@ -1,9 +1,11 @@
 """The meta-gradient through K inner steps against finite differences, in float64 on fixed data."""
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
-from metarl.algorithms.maml.adaptation import adapt, check_step_sizes, inner_step
+from metarl.algorithms.maml.adaptation import adapt, check_step_sizes, inner_step, policy_inner_step
 from metarl.algorithms.maml.objectives import inner_loss, outer_surrogate
 from metarl.policies.mlp import GaussianMLPPolicy, expand_params, named_params
 
@@ -158,3 +160,70 @@ def test_bad_step_sizes_and_k():
         check_step_sizes([])
     with pytest.raises(ValueError, match="K must be >= 1"):
         adapt({}, [], [])
+
+
+def _episodes(b):
+    return SimpleNamespace(obs=b["obs"], actions=b["actions"], advantages=b["adv"], mask=b["mask"])
+
+
+def _task_alone(policy, b, i):
+    """Task ``i``'s REINFORCE loss written out, as a function of one flat parameter vector."""
+    names = [n for n, _ in policy.named_parameters()]
+    shapes = [p.shape for _, p in policy.named_parameters()]
+
+    def loss(z):
+        params, offset = {}, 0
+        for n, shape in zip(names, shapes, strict=True):
+            params[n] = z[offset:offset + shape.numel()].view(shape)
+            offset += shape.numel()
+        return -(policy.distribution(b["obs"][i], params).log_prob(b["actions"][i]) * b["adv"][i]).mean()
+
+    return loss, names, shapes
+
+
+@pytest.mark.parametrize("estimator", ["plain", "lvc"])
+def test_policy_inner_step_is_each_tasks_own_gradient_step(problem, estimator):
+    """Against each task's loss written out alone (LVC's gradient has the plain one's value)."""
+    policy, inner, _ = problem
+    b = inner[0]
+    step = policy_inner_step(policy, expand_params(named_params(policy), TASKS), _episodes(b), 0.3,
+                             estimator=estimator)
+    theta = _flat(policy)
+    for i in range(TASKS):
+        loss, names, shapes = _task_alone(policy, b, i)
+        grad = torch.autograd.functional.jacobian(loss, theta)
+        ours = torch.cat([step.grads[n][i].reshape(-1) for n in names])
+        torch.testing.assert_close(ours, grad)
+        torch.testing.assert_close(torch.cat([step.adapted[n][i].reshape(-1) for n in names]), theta - 0.3 * grad)
+        expected_logp = policy.distribution(b["obs"][i]).log_prob(b["actions"][i])
+        torch.testing.assert_close(step.log_probs[i], expected_logp)
+
+
+def test_the_three_modes_of_the_policy_inner_step(problem):
+    """Sampling's (detached, no graph), the replay's (a function of the parameters) and the
+    curvature's (the gradient differentiable at a leaf): same values; the curvature's gradient gives
+    each task's inner-loss Hessian-vector product."""
+    policy, inner, _ = problem
+    b = _episodes(inner[0])
+    params = expand_params(named_params(policy), TASKS)
+    replay = policy_inner_step(policy, params, b, 0.3, estimator="plain")
+    sampling = policy_inner_step(policy, params, b, 0.3, estimator="plain", create_graph=False, detached=True)
+    curvature = policy_inner_step(policy, params, b, 0.3, estimator="plain", create_graph=True, detached=True)
+    first_order = policy_inner_step(policy, params, b, 0.3, estimator="plain", first_order=True)
+    for n in params:
+        torch.testing.assert_close(sampling.adapted[n], replay.adapted[n].detach())
+        assert not sampling.adapted[n].requires_grad and not sampling.grads[n].requires_grad
+        assert replay.adapted[n].requires_grad and replay.grads[n].requires_grad
+        assert first_order.adapted[n].requires_grad and not first_order.grads[n].requires_grad
+        assert curvature.at[n].is_leaf and curvature.grads[n].requires_grad
+    names = list(params)
+    gen = torch.Generator().manual_seed(3)
+    vec = {n: torch.randn(params[n].shape, generator=gen, dtype=torch.float64) for n in names}
+    dot = sum((curvature.grads[n] * vec[n]).sum() for n in names)
+    hvp = torch.autograd.grad(dot, [curvature.at[n] for n in names])
+    theta = _flat(policy)
+    for i in range(TASKS):
+        loss, _, _ = _task_alone(policy, inner[0], i)
+        v_i = torch.cat([vec[n][i].reshape(-1) for n in names])
+        expected = torch.autograd.functional.hvp(loss, theta, v_i)[1]
+        torch.testing.assert_close(torch.cat([h[i].reshape(-1) for h in hvp]), expected)

@@ -47,13 +47,14 @@ def test_env_without_preset_needs_hyperparameters():
     assert config.env == "mountaincar"
 
 
-def test_iteration_metrics_and_rejected_flag():
+def test_iteration_metrics_and_an_accepted_step_within_the_kl_bound():
     metrics = _learner().train_iteration(0)
     for key in ("return_pre", "return_post", "time_sampling", "time_adaptation", "time_outer", "trpo_rejected",
                 "trpo_kl"):
         assert key in metrics
-    assert metrics["trpo_kl"] <= 0.01 + 1e-9
-    assert metrics["trpo_rejected"] in (0.0, 1.0)
+    assert metrics["trpo_rejected"] == 0.0  # a rejected step reports kl 0, which would pass any bound
+    assert 0.0 < metrics["trpo_kl"] <= 0.01
+    assert metrics["trpo_loss_after"] < metrics["trpo_loss_before"]
 
 
 @pytest.mark.parametrize("overrides", [
@@ -62,11 +63,17 @@ def test_iteration_metrics_and_rejected_flag():
 ])
 def test_variants_run_and_change_the_policy(overrides):
     learner = _learner(**overrides)
-    before = [p.detach().clone() for p in learner.meta_parameters()]
+    before = [p.detach().clone() for p in learner.policy.parameters()]
+    steps_before = None if learner.step_sizes is None else [v.detach().clone() for v in learner.step_sizes.values()]
     metrics = learner.train_iteration(0)
     assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
-    changed = any(not torch.equal(a, b) for a, b in zip(before, learner.meta_parameters(), strict=True))
-    assert changed or metrics.get("trpo_rejected") == 1.0
+    if learner.config.outer == "trpo":
+        assert metrics["trpo_rejected"] == 0.0 and 0.0 < metrics["trpo_kl"] <= learner.config.max_kl
+    else:
+        assert metrics["ppo_loss_last"] < metrics["ppo_loss_first"]
+    assert all(not torch.equal(a, b) for a, b in zip(before, learner.policy.parameters(), strict=True))
+    if steps_before is not None:  # Meta-SGD: the learned step sizes move too
+        assert any(not torch.equal(a, b) for a, b in zip(steps_before, learner.step_sizes.values(), strict=True))
 
 
 @pytest.mark.parametrize("steps", [1, 2])
@@ -85,6 +92,24 @@ def test_gauss_newton_product_equals_double_backward(steps):
                             step_sizes=[c.inner_lr] * steps, estimator="plain", first_order=False, damping=1e-3)
     v = torch.randn(sum(p.numel() for p in params), generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(fast(v), reference(v), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("overrides", [{"estimator": "lvc"}, {"learn_inner_lr": True}, {"first_order": True}])
+def test_the_outer_replay_recomputes_the_sampled_adaptation(overrides):
+    """Sampling steps detached, the outer objective replays the same steps differentiably: both
+    must land on the same adapted parameters (two steps; LVC, Meta-SGD step sizes, first order)."""
+    learner = _learner(inner_steps=2, **overrides)
+    c = learner.config
+    tasks = learner.tasks.train_batch(3, learner.train_rng)
+    sampled = sample_adaptation(policy=learner.policy, sampler=learner.sampler, tasks=tasks, episodes=4,
+                                step_sizes=learner.inner_step_sizes([c.inner_lr] * 2), gamma=c.gamma,
+                                gae_lambda=c.gae_lambda, estimator=c.estimator)
+    replayed, _ = learner.replay(sampled.batches[:-1], tasks=3, create_graph=True)
+    assert set(replayed) == set(sampled.params)
+    for name, value in replayed.items():
+        assert value.requires_grad
+        torch.testing.assert_close(value.detach(), sampled.params[name], rtol=1e-5, atol=1e-6)
+    assert not torch.equal(sampled.params["log_std"], sampled.trace[0]["log_std"])
 
 
 def test_checkpoint_round_trip_resumes_identically():

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from metarl.algorithms.maml.sinusoid import (
@@ -29,10 +30,22 @@ def test_adaptation_lowers_the_support_loss():
     assert (losses[-1] < losses[0]).all()
 
 
-def test_short_meta_training_beats_the_untrained_model():
-    """A few hundred iterations: the adapted MSE of a meta-trained model drops well below an
-    untrained model's (about 3-4 at 5 shots)."""
-    torch.manual_seed(0)
-    untrained = evaluate_mse(make_model(), num_tasks=50, steps=1)
-    trained = evaluate_mse(meta_train(iterations=300, seed=0), num_tasks=50, steps=1)
-    assert trained[1] < 0.75 * untrained[1]
+# Query MSE after one 5-shot step on 50 held-out tasks, 600 iterations of the paper's set-up (meta
+# batch 25, 10 shots, inner lr 0.01, Adam 1e-3), measured for training seeds 0 / 1 / 2:
+#   MAML                          2.024 / 2.107 / 1.971
+#   joint (pretrained, no meta)   3.197 / 3.208 / 3.247
+#   untrained                     4.43
+# At 300 iterations the two were 2.98 / 3.24 / 2.89 against 3.55 / 3.49 / 3.62: too close to split.
+SHORT_BUDGET, THRESHOLD = 600, 2.6
+
+
+@pytest.mark.slow
+def test_short_meta_training_beats_a_pretrained_model_on_the_same_budget():
+    """The threshold sits between MAML and the model pretrained on all tasks jointly (the paper's
+    baseline) with the same budget, seed and fine-tuning step: reaching it takes meta-learning,
+    not just regression onto the average sinusoid. The joint model is trained here too, so the test
+    also checks that it still fails the threshold."""
+    meta = evaluate_mse(meta_train(iterations=SHORT_BUDGET, seed=0), num_tasks=50, steps=1)
+    joint = evaluate_mse(meta_train(iterations=SHORT_BUDGET, seed=0, joint=True), num_tasks=50, steps=1)
+    assert joint[1] > THRESHOLD, f"pretrained reached {joint[1]:.3f}: the threshold no longer needs meta-learning"
+    assert meta[1] < THRESHOLD, f"MAML {meta[1]:.3f} vs pretrained {joint[1]:.3f}"
