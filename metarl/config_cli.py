@@ -1,107 +1,458 @@
-"""Dataclass configs as command-line flags.
+"""Config dataclasses as command lines, overrides, JSON and resume checks, all through one tyro parser.
 
-Every field of a config dataclass becomes ``--field-name``, its help text taken from
-``field(metadata={"help": ...})``. Flags default to "not given" so that a preset supplies the
-value unless the user overrides it; ``overrides_from_args`` returns only what was given.
+A config is a frozen keyword-only dataclass whose fields are leaves (``int``, ``float``, ``str``,
+``bool``, ``Literal``, tuples, ...) or nested config dataclasses (an algorithm's network, optimiser
+and loss settings). Every leaf is a flag: ``--hidden-sizes 64 64`` when the leaf's name occurs once
+in the whole tree, ``--policy.hidden-sizes`` when two sub-configs share it. Help text is the field's
+``metadata={"help": ...}`` or its attribute docstring; defaults shown are the preset's (``default=``).
+
+- ``parse_config``: argv -> config, the preset as default; errors are ``ConfigError`` naming the flag.
+- ``apply_overrides``: ``NAME=VALUE`` strings (``--set lr=3e-4 hidden_sizes=64,64``) -> config,
+  translated to flags and parsed by the same parser.
+- ``resume_changes``: flags given with ``--resume`` against the stored config; only ``safe`` may change.
+- ``config_to_dict`` / ``config_from_dict``: nested JSON-ready dicts; old flat dicts load by leaf name.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import copy
 import dataclasses
+import difflib
+import enum
+import io
 import json
+import os
+import pathlib
+import re
 import types
 import typing
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from typing import Annotated, Any, Literal
+
+import tyro
+from tyro.constructors import (
+    ConstructorRegistry,
+    PrimitiveTypeInfo,
+    StructConstructorSpec,
+    StructTypeInfo,
+    UnsupportedTypeAnnotationError,
+)
 
 
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+class ConfigError(ValueError):
+    """A flag, override or stored config the config type cannot take; the message names it."""
 
 
-def _base_type(tp: Any) -> Any:
-    """``X | None`` -> X."""
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return tp
+@dataclasses.dataclass(frozen=True)
+class FlagSpec:
+    """One leaf of a config tree and the flag that sets it."""
+
+    path: str  # dotted field path from the root config, e.g. "policy.hidden_sizes"
+    name: str  # the leaf's own field name, "hidden_sizes"
+    flag: str  # "--hidden-sizes", or "--policy.hidden-sizes" where the name is not unique
+    negation: str | None  # "--no-hidden-sizes"-style flag of a bool leaf; None otherwise
+    type: Any  # the field's annotation (Annotated stripped)
+    nargs: int | str  # values the flag takes: 1, a fixed count, or "*" for a variable-length sequence
+    metavar: str  # what tyro shows, e.g. "INT", "{relu,tanh}", "[INT [INT ...]]"
+    owner: type  # the dataclass that declares the field
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, config_type: type, *, skip: tuple[str, ...] = ()) -> None:
-    """Add one flag per field of ``config_type`` (except ``skip``) to ``parser``."""
-    hints = typing.get_type_hints(config_type)
-    group = parser.add_argument_group(f"{config_type.__name__} (defaults come from the env's preset)")
-    for field in dataclasses.fields(config_type):
-        if field.name in skip or not field.init:
-            continue
-        tp = _base_type(hints[field.name])
-        kwargs: dict[str, Any] = {"dest": field.name, "default": argparse.SUPPRESS,
-                                  "help": field.metadata.get("help", "")}
-        default = field.default if field.default is not dataclasses.MISSING else None
-        if default is not None and not callable(default):
-            kwargs["help"] += f" (base default: {default})"
-        if tp is bool:
-            kwargs["action"] = argparse.BooleanOptionalAction
-        elif typing.get_origin(tp) is Literal:
-            kwargs["choices"] = list(typing.get_args(tp))
-            kwargs["type"] = type(kwargs["choices"][0])
-        elif typing.get_origin(tp) in (tuple, list):
-            kwargs["nargs"] = "+"
-            kwargs["type"] = typing.get_args(tp)[0]
-        elif tp in (int, float, str):
-            kwargs["type"] = tp
+# ----------------------------------------------------------------------------- the config tree
+def _strip(tp: Any) -> Any:
+    return typing.get_args(tp)[0] if typing.get_origin(tp) is Annotated else tp
+
+
+def _fields(cls: type) -> Iterator[tuple[dataclasses.Field, Any]]:
+    hints = typing.get_type_hints(cls, include_extras=True)
+    for f in dataclasses.fields(cls):
+        if f.init:
+            yield f, _strip(hints[f.name])
+
+
+def _is_config(tp: Any) -> bool:
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+def _walk(cls: type, prefix: str = "") -> Iterator[tuple[str, dataclasses.Field, Any, type]]:
+    """(dotted path, field, type, owner) of every leaf, depth first in declaration order."""
+    for f, tp in _fields(cls):
+        if _is_config(tp):
+            yield from _walk(tp, f"{prefix}{f.name}.")
         else:
-            continue
-        group.add_argument(_flag(field.name), **kwargs)
+            yield f"{prefix}{f.name}", f, tp, cls
 
 
-def overrides_from_args(args: argparse.Namespace, config_type: type) -> dict[str, Any]:
-    """The config fields the user gave on the command line."""
-    names = {f.name for f in dataclasses.fields(config_type)}
-    out = {}
-    for key, value in vars(args).items():
-        if key in names:
-            out[key] = tuple(value) if isinstance(value, list) else value
+def _dashed(path: str) -> str:
+    return path.replace("_", "-")
+
+
+def flag_specs(config_type: type) -> list[FlagSpec]:
+    """Every leaf of ``config_type`` with its flag. A field whose type tyro cannot parse from the
+    command line (a callable, ``Any``, a union of sub-configs, ...) raises at once, naming it: tyro
+    itself would quietly fix it at its default and the field would vanish from the CLI."""
+    if not _is_config(config_type):
+        raise ConfigError(f"{config_type!r} is not a config dataclass")
+    leaves = list(_walk(config_type))
+    counts: dict[str, int] = {}
+    for _, f, _, _ in leaves:
+        counts[f.name] = counts.get(f.name, 0) + 1
+    out = []
+    for path, f, tp, owner in leaves:
+        if any(_is_config(a) for a in typing.get_args(tp)):
+            raise ConfigError(f"{config_type.__name__}.{path}: a union/optional of sub-configs ({tp}) is not "
+                              "supported; give the field one config type")
+        spec = ConstructorRegistry.get_primitive_spec(PrimitiveTypeInfo.make(tp, set()))
+        if isinstance(spec, UnsupportedTypeAnnotationError):
+            raise ConfigError(f"{config_type.__name__}.{path} has type {tp}, which no command-line flag can "
+                              "express; use int, float, str, bool, a Literal, a tuple of those, or a sub-config")
+        dotted = path if counts[f.name] > 1 else f.name
+        head, _, leaf = dotted.rpartition(".")
+        negation = "--" + _dashed(f"{head}.no_{leaf}" if head else f"no_{leaf}") if tp is bool else None
+        out.append(FlagSpec(path=path, name=f.name, flag="--" + _dashed(dotted), negation=negation, type=tp,
+                            nargs=spec.nargs, metavar=spec.metavar or "", owner=owner))
     return out
 
 
+def flags_of(config_type: type) -> list[str]:
+    """All flag names of ``config_type`` (bools' ``--no-`` forms included), in declaration order."""
+    out = []
+    for spec in flag_specs(config_type):
+        out += [spec.flag] + ([spec.negation] if spec.negation else [])
+    return out
+
+
+def _resolve(specs: Sequence[FlagSpec], name: str, what: str) -> FlagSpec:
+    """The leaf called ``name``: a dotted path, a unique leaf name or a flag (``-``/``_`` alike)."""
+    key = name.strip().removeprefix("--").replace("-", "_")
+    for spec in specs:
+        if key in (spec.path, spec.flag[2:].replace("-", "_")):
+            return spec
+    matches = [s for s in specs if s.name == key]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise ConfigError(f"{what} {name!r} is ambiguous: say which of {', '.join(s.path for s in matches)}")
+    close = difflib.get_close_matches(key, [s.path for s in specs], n=3, cutoff=0.7)
+    close += [s.path for s in specs if key in s.path.split(".")[-1].split("_") and s.path not in close]
+    hint = f" (did you mean {', '.join(close[:4])}?)" if close else ""
+    raise ConfigError(f"{what} {name!r} names no config field{hint}; fields: {', '.join(s.path for s in specs)}")
+
+
+# ----------------------------------------------------------------------------- parsing
+def _registry(specs: Sequence[FlagSpec], fixed: Collection[FlagSpec]) -> ConstructorRegistry:
+    """Tyro's dataclass rule, with each leaf's field renamed to its flat flag or hidden when fixed."""
+    marks: dict[tuple[type, str], Any] = {}
+    for spec in specs:
+        if spec in fixed:
+            marks[(spec.owner, spec.name)] = lambda tp: tyro.conf.Suppress[tp]
+        elif spec.path != spec.flag[2:].replace("-", "_"):
+            marks[(spec.owner, spec.name)] = lambda tp: Annotated[tp, tyro.conf.arg(prefix_name=False)]
+    registry, busy = ConstructorRegistry(), []
+
+    @registry.struct_rule
+    def rename(info: StructTypeInfo) -> StructConstructorSpec | None:
+        if busy or not _is_config(info.type):
+            return None
+        busy.append(True)
+        try:
+            spec = ConstructorRegistry.get_struct_spec(info)
+        finally:
+            busy.pop()
+        if not isinstance(spec, StructConstructorSpec):
+            return spec
+        fields = tuple(dataclasses.replace(f, type=marks[(info.type, f.name)](f.type))
+                       if (info.type, f.name) in marks else f for f in spec.fields)
+        return dataclasses.replace(spec, fields=fields)
+
+    return registry
+
+
+_BOX = re.compile(r"[\u2500-\u257f]+|\x1b\[[0-9;]*m|^\s*-{3,}\s*$", re.MULTILINE)
+
+
+@contextlib.contextmanager
+def _wide_terminal() -> Iterator[None]:
+    """Tyro wraps its error box to the terminal; a wide one keeps long values on one line."""
+    old = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "10000"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = old
+
+
+def parse_config(
+    config_type: type, *, default: Any, args: Sequence[str], prog: str, description: str = "",
+    fixed: Collection[str] = (),
+) -> Any:
+    """``args`` parsed into a ``config_type``, ``default`` (the preset) supplying every value not given.
+
+    ``fixed``: fields that get no flag and keep ``default``'s value (e.g. ``env``, chosen elsewhere).
+    ``--help`` prints and exits 0; anything tyro rejects raises ``ConfigError`` with tyro's message
+    (the flag, the bad value and the allowed values or type)."""
+    specs = flag_specs(config_type)
+    if not isinstance(default, config_type):
+        raise ConfigError(f"default must be a {config_type.__name__}, got {type(default).__name__}")
+    fixed_specs = {_resolve(specs, name, "fixed field") for name in fixed}
+    kwargs = dict(default=default, args=list(args), prog=prog, description=description,
+                  registry=_registry(specs, fixed_specs))
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            return tyro.cli(config_type, **kwargs)
+    except SystemExit as exit_:
+        if not exit_.code:
+            raise
+    message = io.StringIO()
+    with _wide_terminal(), contextlib.redirect_stderr(message), contextlib.suppress(SystemExit):
+        tyro.cli(config_type, **kwargs)
+    lines = [line.strip() for line in _BOX.sub(" ", message.getvalue()).splitlines() if line.strip()]
+    text = " ".join(lines[1:] if len(lines) > 1 else lines)  # the first line is the box's title
+    raise ConfigError(re.sub(r"\s+", " ", text) or f"{prog}: cannot parse {list(args)}")
+
+
+def help_text(config_type: type, *, default: Any, prog: str, description: str = "",
+              fixed: Collection[str] = ()) -> str:
+    """What ``--help`` prints for ``config_type`` with ``default``'s values, as a string."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+        parse_config(config_type, default=default, args=["--help"], prog=prog, description=description, fixed=fixed)
+    return out.getvalue()
+
+
+# ----------------------------------------------------------------------------- NAME=VALUE overrides
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+_TOKEN = re.compile(r"'([^']*)'|\"([^\"]*)\"|([^,\s]+)")
+
+
+def _values(raw: str) -> list[str]:
+    """A sequence override's elements: ``64,64``, ``"64 64"``, ``[64, 64]``, ``'a b','c'``."""
+    text = raw.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" and text[0] not in text[1:-1]:
+        text = text[1:-1].strip()
+    if text[:1] + text[-1:] in ("[]", "()"):
+        text = text[1:-1]
+    return [next(g for g in m.groups() if g is not None) for m in _TOKEN.finditer(text)]
+
+
+def override_args(config_type: type, items: Sequence[str]) -> list[str]:
+    """``NAME=VALUE`` strings -> the flags that set them (``lr=3e-4`` -> ``--lr=3e-4``). NAME is a
+    dotted path or a leaf name; bools take true/false/1/0/yes/no/on/off; sequences take
+    ``64,64``, ``"64 64"`` or ``[64,64]``."""
+    specs, args = flag_specs(config_type), []
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"overrides take NAME=VALUE, got {item!r}")
+        spec = _resolve(specs, name, "override")
+        if spec.negation:
+            if raw.strip().lower() not in _TRUE + _FALSE:
+                raise ConfigError(f"override {item!r}: {spec.path} is a bool, give one of {', '.join(_TRUE + _FALSE)}")
+            args.append(spec.flag if raw.strip().lower() in _TRUE else spec.negation)
+        elif spec.nargs == 1:
+            args.append(f"{spec.flag}={raw}")
+        else:
+            args += [spec.flag, *_values(raw)]
+    return args
+
+
+def apply_overrides(config: Any, items: Sequence[str]) -> Any:
+    """``config`` with the ``NAME=VALUE`` overrides applied (not validated: run the algorithm's
+    ``validate`` on the result). A bad name or value raises ``ConfigError`` naming it."""
+    if not items:
+        return config
+    args = override_args(type(config), items)
+    try:
+        return parse_config(type(config), default=config, args=args, prog="--set")
+    except ConfigError as err:
+        message = re.sub(r"\s*For full helptext, \w+ --set --help\.?", "", str(err))
+        raise ConfigError(f"overrides {' '.join(items)}: {message}") from None
+
+
+def changed_fields(old: Any, new: Any) -> dict[str, tuple[Any, Any]]:
+    """``{dotted path: (old value, new value)}`` of every leaf that differs between two configs."""
+    out = {}
+    for spec in flag_specs(type(old)):
+        a, b = _get(old, spec.path), _get(new, spec.path)
+        if a != b:
+            out[spec.path] = (a, b)
+    return out
+
+
+def _get(config: Any, path: str) -> Any:
+    for part in path.split("."):
+        config = getattr(config, part)
+    return config
+
+
+def parse_overrides(items: Sequence[str], *, config: Any = None) -> dict[str, Any]:
+    """Deprecated: ``NAME=VALUE`` strings -> ``{top-level field: value}`` for ``make_config(**...)``.
+
+    With ``config`` (the preset the overrides apply to) values are parsed by the config's own parser
+    (``apply_overrides``) and the changed top-level fields are returned. Without it the values are
+    untyped: JSON where they parse as JSON (lists become tuples), the raw string otherwise."""
+    if config is not None:
+        new = apply_overrides(config, items)
+        return {f.name: getattr(new, f.name) for f, _ in _fields(type(config))
+                if getattr(new, f.name) != getattr(config, f.name)}
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"overrides take NAME=VALUE, got {item!r}")
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        out[name] = tuple(parsed) if isinstance(parsed, list) else parsed
+    return out
+
+
+# ----------------------------------------------------------------------------- resume
+def resume_changes(stored: Any, given_args: Sequence[str], *, safe: Collection[str], prog: str = "--resume") -> Any:
+    """The stored config with the flags given alongside ``--resume`` applied. Only leaves named in
+    ``safe`` (paths, leaf names or flags, e.g. ``iterations``: it extends the run) may change; a
+    flag that changes any other value raises ``ConfigError`` naming each, with stored and given
+    values. A flag repeating the stored value is accepted."""
+    specs = flag_specs(type(stored))
+    allowed = {_resolve(specs, name, "safe field").path for name in safe}
+    new = parse_config(type(stored), default=stored, args=given_args, prog=prog)
+    flag = {s.path: s.flag for s in specs}
+    refused = [f"{flag[path]} (stored {a!r}, given {b!r})"
+               for path, (a, b) in changed_fields(stored, new).items() if path not in allowed]
+    if refused:
+        names = ", ".join(flag[p] for p in sorted(allowed)) or "none"
+        raise ConfigError(f"a resumed run keeps its config; these flags would change it: {'; '.join(refused)}. "
+                          f"Flags allowed with --resume: {names}; start a new run for the others")
+    return new
+
+
+# ----------------------------------------------------------------------------- JSON
 def config_to_dict(config: Any) -> dict[str, Any]:
-    """JSON-ready dict of a config dataclass (tuples become lists)."""
-    return json_ready(dataclasses.asdict(config))
+    """JSON-ready nested dict of a config: sub-configs become dicts, tuples lists, enums names."""
+    return {f.name: _to_json(getattr(config, f.name)) for f, _ in _fields(type(config))}
 
 
-def json_ready(value: Any) -> Any:
+def _to_json(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return config_to_dict(value)
     if isinstance(value, Mapping):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_ready(v) for v in value]
+        return {str(k): _to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_to_json(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, pathlib.PurePath):
+        return str(value)
     return value
 
 
 def config_from_dict(config_type: type, data: Mapping[str, Any]) -> Any:
-    """Rebuild a config from ``config_to_dict``'s output; unknown keys are an error."""
-    hints = typing.get_type_hints(config_type)
-    names = {f.name for f in dataclasses.fields(config_type)}
-    unknown = set(data) - names
-    if unknown:
-        raise ValueError(f"{config_type.__name__} has no fields {sorted(unknown)}")
-    kwargs = {}
+    """Rebuild a config from ``config_to_dict``'s output. Unknown keys raise ``ConfigError`` naming
+    them; missing ones take the dataclass default (runs written before a field existed still load).
+    A flat dict (the format before sub-configs) loads too: a key that is no top-level field is put
+    where its leaf name, or dotted path, is in the tree, if that is unambiguous."""
+    specs = flag_specs(config_type)
+    tops = {f.name: tp for f, tp in _fields(config_type)}
+    nested = copy.deepcopy({key: value for key, value in data.items() if key in tops})
     for key, value in data.items():
-        is_seq = typing.get_origin(_base_type(hints[key])) in (tuple, list)
-        kwargs[key] = tuple(value) if is_seq and isinstance(value, list) else value
-    return config_type(**kwargs)
+        if key in tops:
+            continue
+        try:
+            spec = _resolve(specs, key, "key")
+        except ConfigError as err:
+            raise ConfigError(f"{config_type.__name__} cannot load {key!r}: {err}") from None
+        *parents, leaf = spec.path.split(".")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{config_type.__name__}: {key!r} and {part!r} both set {spec.path}")
+        if leaf in node:
+            raise ConfigError(f"{config_type.__name__}: {spec.path} is given twice (as {key!r} and nested)")
+        node[leaf] = value
+    return _build(config_type, nested, config_type.__name__)
 
 
-def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """``NAME=VALUE`` strings (a script's ``--set``) -> config field values: numbers, lists (as tuples,
-    the configs' sequence type), objects and booleans are read as JSON, anything else is a string."""
-    out: dict[str, Any] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"overrides take NAME=VALUE, got {item!r}")
-        parsed = json.loads(value) if value[:1] in "0123456789-[{tf" else value
-        out[name] = tuple(parsed) if isinstance(parsed, list) else parsed
-    return out
+def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where} must be a dict of {cls.__name__}'s fields, got {data!r}")
+    fields = dict((f.name, tp) for f, tp in _fields(cls))
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where} has no field(s) {unknown}; fields: {', '.join(fields)}")
+    kwargs = {name: _from_json(fields[name], value, f"{where}.{name}") for name, value in data.items()}
+    try:
+        return cls(**kwargs)
+    except TypeError as err:
+        raise ConfigError(f"{where}: {err}") from None
+
+
+def _from_json(tp: Any, value: Any, where: str) -> Any:
+    """``value`` as a ``tp``: lists back to tuples, ints widened to float; wrong types raise."""
+    tp, origin, args = _strip(tp), typing.get_origin(_strip(tp)), typing.get_args(_strip(tp))
+    if _is_config(tp):
+        return _build(tp, value, where)
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            with contextlib.suppress(ConfigError):
+                return _from_json(arg, value, where)
+    elif origin is Literal:
+        if value in args:
+            return value
+    elif origin in (tuple, list, set, frozenset) and isinstance(value, list | tuple):
+        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+            if len(args) == len(value):
+                return tuple(_from_json(a, v, where) for a, v in zip(args, value, strict=True))
+        else:
+            return origin(_from_json(args[0] if args else Any, v, where) for v in value)
+    elif origin is dict and isinstance(value, Mapping):
+        return {k: _from_json(args[1] if args else Any, v, where) for k, v in value.items()}
+    elif tp is Any or tp is type(None) and value is None:
+        return value
+    elif tp is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    elif isinstance(tp, type) and issubclass(tp, enum.Enum) and value in tp.__members__:
+        return tp[value]
+    elif isinstance(tp, type) and issubclass(tp, pathlib.PurePath) and isinstance(value, str):
+        return tp(value)
+    elif isinstance(tp, type) and isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
+        return value
+    raise ConfigError(f"{where}={value!r} is not a {getattr(tp, '__name__', tp)}")
+
+
+# ----------------------------------------------------------------------------- argparse bridge
+def add_config_arguments(parser: argparse.ArgumentParser, config_type: type, *, skip: tuple[str, ...] = ()) -> None:
+    """Deprecated bridge for ``metarl/cli.py`` until it is rebuilt on ``parse_config``: one argparse
+    flag per leaf of a flat config, "not given" by default. A type it cannot express raises."""
+    group = parser.add_argument_group(f"{config_type.__name__} (defaults come from the env's preset)")
+    for spec in flag_specs(config_type):
+        if spec.path in skip:
+            continue
+        field = next(f for f, _ in _fields(spec.owner) if f.name == spec.name)
+        kwargs: dict[str, Any] = {"dest": spec.path, "default": argparse.SUPPRESS,
+                                  "help": field.metadata.get("help", "")}
+        base = typing.get_args(spec.type)[0] if typing.get_origin(spec.type) in (tuple, list) else spec.type
+        if spec.negation:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(base) is Literal:
+            kwargs.update(choices=list(typing.get_args(base)), type=type(typing.get_args(base)[0]))
+        elif base in (int, float, str):
+            kwargs["type"] = base
+        else:
+            raise ConfigError(f"{config_type.__name__}.{spec.path}: type {spec.type} has no argparse flag")
+        if spec.nargs != 1:
+            kwargs["nargs"] = "*"
+        group.add_argument(spec.flag, **kwargs)
+
+
+def overrides_from_args(args: argparse.Namespace, config_type: type) -> dict[str, Any]:
+    """Deprecated bridge: the leaves ``add_config_arguments`` flags set (lists as tuples)."""
+    names = {spec.path for spec in flag_specs(config_type)}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in vars(args).items() if k in names}
