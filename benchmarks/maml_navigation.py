@@ -14,9 +14,9 @@ import time
 
 import torch
 
-from metarl.algorithms.maml import MamlEvalOptions, build_learner, evaluate, make_config
+from metarl.algorithms.maml import MamlEvalOptions, build_learner, evaluate
 from metarl.algorithms.maml.learner import MamlLearner
-from metarl.config_cli import parse_overrides
+from metarl.api import configure
 from metarl.runs import seed_everything
 
 PAPER = [-40.41, -11.68, -3.33, -3.23]
@@ -56,9 +56,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
     extra = {} if args.fvp_episodes is None else {"fvp_episodes": args.fvp_episodes}
-    extra.update(parse_overrides(args.set))
-    learner = build_learner(make_config("navigation2d", seed=args.seed, estimator=args.estimator,
-                                             iterations=args.max_iterations, **extra))
+    learner = build_learner(configure("maml", "navigation2d", items=args.set, seed=args.seed,
+                                      estimator=args.estimator, iterations=args.max_iterations, **extra))
     if args.timing_only:
         time_iterations(learner, args.timing_only)
         return

@@ -20,7 +20,6 @@ from pathlib import Path
 import torch
 
 from metarl import api
-from metarl.config_cli import parse_overrides
 
 
 def _row(name: str, means: list[float], ci: list[float]) -> str:
@@ -49,10 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     run, started = Path(args.out), time.perf_counter()
     if not (run / "checkpoints" / "best.pt").is_file():
-        overrides = parse_overrides(args.set)
-        if args.iterations is not None:
-            overrides["iterations"] = args.iterations
-        api.train("maml", env="pendulum", out=run, seed=args.seed, quiet=True, **overrides)
+        extra = {} if args.iterations is None else {"iterations": args.iterations}
+        config = api.configure("maml", "pendulum", items=args.set, seed=args.seed, **extra)
+        api.train("maml", env="pendulum", out=run, quiet=True, config=config)
     trained = time.perf_counter() - started
     result = api.evaluate(run, num_tasks=args.tasks, seed=args.eval_seed).to_json()
     steps = len(result["mean_return_by_step"])

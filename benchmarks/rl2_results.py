@@ -27,8 +27,7 @@ from pathlib import Path
 import torch
 
 from metarl.algorithms import rl2
-from metarl.api import load
-from metarl.config_cli import parse_overrides
+from metarl.api import configure, load
 from metarl.results import EvaluationResult
 from metarl.runs import MetricsLog, write_json
 
@@ -106,10 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         return report_run(Path(args.run), tasks=args.tasks, seed=args.seed, out=args.out)
     if args.minutes < 0:
         raise SystemExit(f"--minutes={args.minutes} is not allowed: a number >= 0 (0 = no time budget)")
-    overrides = parse_overrides(args.set)
-    if args.iterations is not None:
-        overrides["iterations"] = args.iterations
-    config = rl2.make_config(args.preset, seed=args.seed, **overrides)
+    extra = {} if args.iterations is None else {"iterations": args.iterations}
+    config = configure("rl2", args.preset, items=args.set, seed=args.seed, **extra)
 
     def log(text: str) -> None:
         print(text, file=sys.stderr, flush=True)

@@ -25,7 +25,7 @@ import numpy as np
 from metarl.agents import Agent
 from metarl.algorithms.registry import AlgorithmSpec, algorithm
 from metarl.building import build
-from metarl.config_cli import config_from_dict, config_to_dict
+from metarl.config_cli import apply_overrides, config_from_dict, config_to_dict
 from metarl.errors import ConfigError, RunDirectoryError
 from metarl.results import EvaluationResult
 from metarl.runs import CheckpointError, RunDirectory, load_checkpoint, read_run_config, seed_everything, write_json
@@ -116,6 +116,16 @@ class MetaLearner:
             self._learner.close()
 
 
+def configure(name: str, env: str, *, items: Sequence[str] = (), **overrides: Any) -> Any:
+    """The config of algorithm ``name`` on ``env``: its preset, ``overrides`` (field values), then
+    ``items`` (``NAME=VALUE`` strings, parsed by the same tyro parser as the CLI's flags: the one
+    override syntax of the benchmarks' ``--set``), validated by the algorithm."""
+    spec = algorithm(name)
+    config = apply_overrides(spec.make_config(env, **overrides), list(items)) if items else \
+        spec.make_config(env, **overrides)
+    return spec.validate(config) if spec.validate is not None else config
+
+
 def make(name: str, *, env: str, tasks: TaskSet | None = None, **overrides: Any) -> MetaLearner:
     """A ``MetaLearner`` of algorithm ``name`` on ``env`` (its preset plus ``overrides``)."""
     spec = algorithm(name)
@@ -180,27 +190,33 @@ def load(run: str | Path, *, checkpoint: str = "best", tasks: TaskSet | None = N
 def train(
     algorithm_name: str | None = None, *, env: str | None = None, out: str | Path | None = None,
     resume: str | Path | None = None, quiet: bool = False, validate_every: int = 10, checkpoint_every: int = 10,
-    **overrides: Any,
+    config: Any = None, **overrides: Any,
 ) -> Path:
-    """Meta-train into the new run directory ``out`` (the env's preset plus ``overrides``), or
-    continue the run ``resume`` (``overrides`` then may only hold the spec's safe fields, such as
-    more ``iterations``). Returns the run path."""
+    """Meta-train into the new run directory ``out`` (the env's preset plus ``overrides``, or a whole
+    ``config``), or continue the run ``resume`` (``overrides`` then may only hold the spec's safe
+    fields, such as more ``iterations``; a ``config`` given with ``resume`` is the CLI's, already
+    checked by ``config_cli.resume_changes``). Returns the run path."""
     if resume is not None:
         run = RunDirectory(path=resume, resume=True)  # takes the run's lock first: one writer at a time
         with contextlib.ExitStack() as on_error:
             on_error.callback(run.close)
-            spec, config, _ = read_run(resume)
+            given = config
+            spec, stored, _ = read_run(resume)
             if algorithm_name is not None and spec.name != algorithm_name:
                 raise ConfigError(f"{resume} is a {spec.name!r} run, not {algorithm_name!r}")
-            config = resume_config(spec, config, overrides)
+            config = resume_config(spec, stored, overrides) if given is None else given
+            changed = given is not None and config_to_dict(given) != run.config.get("algorithm_config")
             on_error.pop_all()
-        if overrides:
+        if overrides or changed:
             run.update_config(algorithm_config=config_to_dict(config))
     else:
         if algorithm_name is None or env is None or out is None:
             raise ConfigError("train needs an algorithm, env and out (or resume=RUN)")
         spec = algorithm(algorithm_name)
-        config = spec.make_config(env, **overrides)
+        if config is None:
+            config = spec.make_config(env, **overrides)
+        elif overrides:
+            raise ConfigError(f"give either config or overrides, not both (got {sorted(overrides)})")
         run = RunDirectory(path=out, config=run_record(spec, config, validate_every=validate_every,
                                                        checkpoint_every=checkpoint_every))
     with run:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import shlex
@@ -25,7 +26,7 @@ from typing import Any
 
 from metarl import api
 from metarl.algorithms.registry import algorithm, algorithms, import_plugins
-from metarl.config_cli import add_config_arguments, config_to_dict, overrides_from_args
+from metarl.config_cli import config_to_dict, flag_specs, help_text, parse_config, resume_changes
 from metarl.errors import ConfigError, UserError
 from metarl.training import TrainingInterrupted
 
@@ -62,22 +63,56 @@ def cmd_algorithms(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- train
+def _fixed(config_type: type) -> tuple[str, ...]:
+    """Fields chosen by the outer flags (``--env``), so they get no config flag of their own."""
+    paths = {spec.path for spec in flag_specs(config_type)}
+    return tuple(name for name in ("env", "preset") if name in paths)
+
+
+def _train_config(spec: Any, args: argparse.Namespace) -> Any:
+    """The config of ``metarl train``: the env's preset with the config flags given (``args.options``),
+    parsed by tyro and validated by the algorithm."""
+    if not args.env:
+        raise ConfigError(f"metarl train {spec.name} needs --env (see `metarl envs`) or --resume RUN")
+    prog = f"metarl train {spec.name} --env {args.env}"
+    config = parse_config(spec.config_type, default=spec.make_config(args.env), args=args.options, prog=prog,
+                          fixed=_fixed(spec.config_type))
+    return spec.validate(config) if spec.validate is not None else config
+
+
+def _train_help(spec: Any, args: argparse.Namespace, outer: str) -> str:
+    env = args.env or next(iter(spec.presets), None)
+    if env is None:
+        return outer
+    note = "" if args.env else f"(defaults shown are the {env!r} preset's; give --env to see another's)\n"
+    return outer + "\nconfig flags " + note + help_text(
+        spec.config_type, default=spec.make_config(env), prog=f"metarl train {spec.name}",
+        fixed=_fixed(spec.config_type))
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     spec = algorithm(args.algorithm)
-    overrides = overrides_from_args(args, spec.config_type)
-    overrides.pop("env", None)
+    if args.help:
+        print(_train_help(spec, args, args.parser.format_help()))
+        return 0
     if args.resume:
         if args.env or args.out:
             raise ConfigError("--resume RUN continues RUN: it takes neither --env nor --out")
-    elif args.dry_run:
-        if not args.env:
-            raise ConfigError("train needs --env")
-        print(json.dumps(config_to_dict(spec.make_config(args.env, **overrides)), indent=2))
-        return 0
-    path = api.train(
-        args.algorithm, env=args.env, out=args.out, resume=args.resume, quiet=args.quiet,
-        validate_every=args.validate_every, checkpoint_every=args.checkpoint_every, **overrides,
-    )
+        stored_spec, stored, _ = api.read_run(args.resume)
+        if stored_spec.name != spec.name:
+            raise ConfigError(f"{args.resume} is a {stored_spec.name!r} run, not {spec.name!r}")
+        config = resume_changes(stored, args.options, safe=spec.safe_resume_fields,
+                                prog=f"metarl train {spec.name} --resume")
+        path = api.train(spec.name, resume=args.resume, config=config, quiet=args.quiet)
+    else:
+        config = _train_config(spec, args)
+        if args.dry_run:
+            print(json.dumps(config_to_dict(config), indent=2))
+            return 0
+        if not args.out:
+            raise ConfigError("metarl train needs --out (a new run directory)")
+        path = api.train(spec.name, env=args.env, out=args.out, config=config, quiet=args.quiet,
+                         validate_every=args.validate_every, checkpoint_every=args.checkpoint_every)
     if not args.quiet:
         print(f"run written to {path}")
     return 0
@@ -96,20 +131,29 @@ def _baselines(items: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _option_parser(spec: Any) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"metarl evaluate RUN ({spec.name} options)", add_help=False)
-    if spec.eval_options is not None:
-        add_config_arguments(parser, spec.eval_options)
-    return parser
+def _options_help(spec: Any) -> str:
+    if spec.eval_options is None:
+        return f"{spec.name} has no evaluation options\n"
+    return help_text(spec.eval_options, default=spec.eval_options(), prog=f"metarl evaluate RUN ({spec.name})")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.help:
+        text = args.parser.format_help()
+        specs = [api.read_run(args.run)[0]] if args.run and (Path(args.run) / "config.json").is_file() \
+            else list(algorithms().values())
+        print(text + "".join(f"\n{s.name} evaluation options:\n{_options_help(s)}" for s in specs))
+        return 0
+    if not args.run:
+        raise ConfigError("metarl evaluate needs a run directory")
     spec, _, _ = api.read_run(args.run)
-    parsed, unknown = _option_parser(spec).parse_known_args(args.options)
-    if unknown:
-        raise ConfigError(f"{spec.name} evaluation has no option(s) {unknown}; "
-                          f"see `metarl evaluate {args.run} --help`")
-    options = overrides_from_args(parsed, spec.eval_options) if spec.eval_options is not None else {}
+    options: dict[str, Any] = {}
+    if spec.eval_options is not None:
+        parsed = parse_config(spec.eval_options, default=spec.eval_options(), args=args.options,
+                              prog=f"metarl evaluate {args.run}")
+        options = {f.name: getattr(parsed, f.name) for f in dataclasses.fields(parsed)}
+    elif args.options:
+        raise ConfigError(f"{spec.name} takes no evaluation options, got {args.options}")
     result = api.evaluate(args.run, num_tasks=args.tasks, seed=args.seed, checkpoint=args.checkpoint,
                           baselines=_baselines(args.baseline or []), **options)
     if args.json:
@@ -146,26 +190,26 @@ def _add_train(sub: Any) -> None:
     p = sub.add_parser("train", help="meta-train an algorithm into a run directory")
     algos = p.add_subparsers(dest="algorithm", required=True)
     for name, spec in algorithms().items():
-        ap = algos.add_parser(name, help=spec.summary)
+        ap = algos.add_parser(name, help=spec.summary, add_help=False,
+                              usage=f"metarl train {name} --env ENV --out RUN [config flags] | --resume RUN")
+        ap.add_argument("-h", "--help", action="store_true", help="show the outer and the config flags")
         ap.add_argument("--env", help="task family or preset (see `metarl envs`, `metarl algorithms`)")
         ap.add_argument("--out", help="new run directory")
         ap.add_argument("--resume", metavar="RUN",
-                        help=f"continue RUN from its latest checkpoint (may change only: "
-                             f"{', '.join(spec.safe_resume_fields)})")
+                        help=f"continue RUN from its latest checkpoint (config flags given with it may change "
+                             f"only: {', '.join(spec.safe_resume_fields)})")
         ap.add_argument("--quiet", action="store_true", help="no progress output")
         ap.add_argument("--dry-run", action="store_true", help="validate and print the resolved config; train nothing")
         ap.add_argument("--validate-every", type=int, default=10, help="iterations between validations")
         ap.add_argument("--checkpoint-every", type=int, default=10, help="iterations between checkpoints")
-        add_config_arguments(ap, spec.config_type, skip=("env",))
-        ap.set_defaults(func=cmd_train)
+        ap.set_defaults(func=cmd_train, parser=ap)
 
 
 def _add_evaluate(sub: Any) -> None:
-    p = sub.add_parser("evaluate", help="adaptation on held-out test tasks",
-                       epilog="Algorithm options: " + "; ".join(
-                           f"{s.name}: " + " ".join(a.option_strings[0] for a in _option_parser(s)._actions)
-                           for s in algorithms().values()))
-    p.add_argument("run", help="run directory")
+    p = sub.add_parser("evaluate", help="adaptation on held-out test tasks", add_help=False,
+                       usage="metarl evaluate RUN [--tasks N] [--seed S] [--baseline [NAME=]RUN ...] [options]")
+    p.add_argument("-h", "--help", action="store_true", help="show these and the run's algorithm options")
+    p.add_argument("run", nargs="?", help="run directory")
     p.add_argument("--tasks", type=int, default=40, help="number of held-out test tasks")
     p.add_argument("--seed", type=int, default=0, help="seed of the evaluation (test tasks, sampling)")
     p.add_argument("--checkpoint", choices=["best", "latest"], default="best")
@@ -173,7 +217,7 @@ def _add_evaluate(sub: Any) -> None:
                    help="another run of the same algorithm and env to compare on the same tasks (repeatable; "
                         "e.g. --baseline oracle=runs/oracle)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_evaluate, options=[])
+    p.set_defaults(func=cmd_evaluate, parser=p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -234,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "evaluate":  # evaluate's algorithm options are known once the run is read
+    if extra and args.command not in ("train", "evaluate"):  # their config / option flags are parsed by tyro
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.options = extra
     try:

@@ -15,14 +15,12 @@ in the whole tree, ``--policy.hidden-sizes`` when two sub-configs share it. Help
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import copy
 import dataclasses
 import difflib
 import enum
 import io
-import json
 import os
 import pathlib
 import re
@@ -40,9 +38,7 @@ from tyro.constructors import (
     UnsupportedTypeAnnotationError,
 )
 
-
-class ConfigError(ValueError):
-    """A flag, override or stored config the config type cannot take; the message names it."""
+from metarl.errors import ConfigError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -291,30 +287,6 @@ def _get(config: Any, path: str) -> Any:
     return config
 
 
-def parse_overrides(items: Sequence[str], *, config: Any = None) -> dict[str, Any]:
-    """Deprecated: ``NAME=VALUE`` strings -> ``{top-level field: value}`` for ``make_config(**...)``.
-
-    With ``config`` (the preset the overrides apply to) values are parsed by the config's own parser
-    (``apply_overrides``) and the changed top-level fields are returned. Without it the values are
-    untyped: JSON where they parse as JSON (lists become tuples), the raw string otherwise."""
-    if config is not None:
-        new = apply_overrides(config, items)
-        return {f.name: getattr(new, f.name) for f, _ in _fields(type(config))
-                if getattr(new, f.name) != getattr(config, f.name)}
-    out: dict[str, Any] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise ConfigError(f"overrides take NAME=VALUE, got {item!r}")
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
-            parsed = value
-        out[name] = tuple(parsed) if isinstance(parsed, list) else parsed
-    return out
-
-
-# ----------------------------------------------------------------------------- resume
 def resume_changes(stored: Any, given_args: Sequence[str], *, safe: Collection[str], prog: str = "--resume") -> Any:
     """The stored config with the flags given alongside ``--resume`` applied. Only leaves named in
     ``safe`` (paths, leaf names or flags, e.g. ``iterations``: it extends the run) may change; a
@@ -425,34 +397,3 @@ def _from_json(tp: Any, value: Any, where: str) -> Any:
     elif isinstance(tp, type) and isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
         return value
     raise ConfigError(f"{where}={value!r} is not a {getattr(tp, '__name__', tp)}")
-
-
-# ----------------------------------------------------------------------------- argparse bridge
-def add_config_arguments(parser: argparse.ArgumentParser, config_type: type, *, skip: tuple[str, ...] = ()) -> None:
-    """Deprecated bridge for ``metarl/cli.py`` until it is rebuilt on ``parse_config``: one argparse
-    flag per leaf of a flat config, "not given" by default. A type it cannot express raises."""
-    group = parser.add_argument_group(f"{config_type.__name__} (defaults come from the env's preset)")
-    for spec in flag_specs(config_type):
-        if spec.path in skip:
-            continue
-        field = next(f for f, _ in _fields(spec.owner) if f.name == spec.name)
-        kwargs: dict[str, Any] = {"dest": spec.path, "default": argparse.SUPPRESS,
-                                  "help": field.metadata.get("help", "")}
-        base = typing.get_args(spec.type)[0] if typing.get_origin(spec.type) in (tuple, list) else spec.type
-        if spec.negation:
-            kwargs["action"] = argparse.BooleanOptionalAction
-        elif typing.get_origin(base) is Literal:
-            kwargs.update(choices=list(typing.get_args(base)), type=type(typing.get_args(base)[0]))
-        elif base in (int, float, str):
-            kwargs["type"] = base
-        else:
-            raise ConfigError(f"{config_type.__name__}.{spec.path}: type {spec.type} has no argparse flag")
-        if spec.nargs != 1:
-            kwargs["nargs"] = "*"
-        group.add_argument(spec.flag, **kwargs)
-
-
-def overrides_from_args(args: argparse.Namespace, config_type: type) -> dict[str, Any]:
-    """Deprecated bridge: the leaves ``add_config_arguments`` flags set (lists as tuples)."""
-    names = {spec.path for spec in flag_specs(config_type)}
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in vars(args).items() if k in names}

@@ -24,13 +24,16 @@ def test_checks_read_the_lower_end_of_the_paired_interval():
 def test_set_overrides_are_typed_like_config_fields():
     import pytest
 
-    from metarl.config_cli import parse_overrides
+    from metarl.api import configure
 
-    assert parse_overrides(["inner_lr=0.05", "hidden_sizes=[64,64]", "estimator=lvc", "compile=true",
-                            "meta_batch_size=40"]) == {"inner_lr": 0.05, "hidden_sizes": (64, 64), "estimator": "lvc",
-                                                       "compile": True, "meta_batch_size": 40}
-    with pytest.raises(ValueError, match="NAME=VALUE, got 'lvc'"):
-        parse_overrides(["lvc"])
+    config = configure("maml", "pendulum", items=["inner_lr=0.05", "hidden_sizes=64,64", "estimator=dice",
+                                                  "compile=true", "meta_batch_size=40", "activation=tanh"])
+    assert (config.inner_lr, config.hidden_sizes, config.estimator, config.compile, config.meta_batch_size,
+            config.activation) == (0.05, (64, 64), "dice", True, 40, "tanh")
+    with pytest.raises(ValueError, match="lvc"):
+        configure("maml", "pendulum", items=["lvc"])
+    with pytest.raises(ValueError, match="inner_lr must be > 0"):
+        configure("maml", "pendulum", items=["inner_lr=-1"])
 
 
 def test_rl2_results_reports_a_trained_run(tmp_path, capsys):

@@ -21,7 +21,6 @@ from metarl.config_cli import (
     flags_of,
     help_text,
     parse_config,
-    parse_overrides,
     resume_changes,
 )
 
@@ -246,16 +245,6 @@ def test_an_ambiguous_override_name_asks_for_the_dotted_path():
         value=Net(hidden_sizes=(2,)), loss=WithLr(lr=1.0))
 
 
-def test_parse_overrides_returns_changed_top_level_fields_typed_by_the_config():
-    assert parse_overrides(["seed=4", "lr=0.5", "iterations=800"], config=PRESET) == {
-        "seed": 4, "optim": Optim(lr=0.5)}
-    assert parse_overrides(["hidden_sizes=[64,64]", "activation=tanh", "lr=1e-3", "norm=true"]) == {
-        "hidden_sizes": (64, 64), "activation": "tanh", "lr": 1e-3, "norm": True}
-    with pytest.raises(ConfigError, match="NAME=VALUE, got 'lvc'"):
-        parse_overrides(["lvc"])
-
-
-# ----------------------------------------------------------------------------- resume
 def test_resume_applies_safe_flags_and_accepts_repeated_values():
     config = resume_changes(PRESET, ["--iterations", "1600", "--seed", "0", "--activation", "tanh"],
                             safe=["iterations"])

@@ -67,6 +67,8 @@ class AlgorithmSpec:
     - ``eval_options``: a dataclass of evaluation settings, or None.
     - ``presets``: env name to the preset's overrides (for listings and ``--help``).
     - ``headline_metrics``: training metrics worth showing (progress line, report), last = main one.
+    - ``validate(config) -> config``: the algorithm's checks of a config parsed from flags (errors
+      name the field and what is allowed); ``make_config`` already validates what it builds.
     - ``safe_resume_fields``: config fields that may change on ``--resume`` (``iterations``).
     """
 
@@ -80,6 +82,7 @@ class AlgorithmSpec:
     eval_options: type | None = None
     presets: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     headline_metrics: tuple[str, ...] = ()
+    validate: Callable[[Any], Any] | None = None
     safe_resume_fields: tuple[str, ...] = ("iterations",)
 
 

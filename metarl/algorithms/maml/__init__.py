@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from metarl.algorithms.maml.agent import AdaptedPolicy, make_agent
-from metarl.algorithms.maml.config import PRESETS, MamlConfig, make_config
+from metarl.algorithms.maml.config import PRESETS, MamlConfig, make_config, validate
 from metarl.algorithms.maml.evaluation import MamlEvalOptions, evaluate
 from metarl.algorithms.maml.learner import MamlLearner
 from metarl.algorithms.registry import AlgorithmSpec
@@ -28,7 +28,7 @@ def build_learner(config: MamlConfig, *, env: Any = None, tasks: Any = None, sam
 ALGORITHM = AlgorithmSpec(
     name="maml", summary="MAML: gradient adaptation with an exact meta-gradient (Finn et al. 2017)",
     config_type=MamlConfig, make_config=make_config, build_learner=build_learner, evaluate=evaluate,
-    make_agent=make_agent, eval_options=MamlEvalOptions, presets=PRESETS,
+    make_agent=make_agent, validate=validate, eval_options=MamlEvalOptions, presets=PRESETS,
     headline_metrics=("return_pre", "return_post"),
 )
 

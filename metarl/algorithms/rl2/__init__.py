@@ -12,7 +12,7 @@ from typing import Any
 
 from metarl.algorithms.registry import AlgorithmSpec
 from metarl.algorithms.rl2.agent import MemoryAgent, make_agent
-from metarl.algorithms.rl2.config import PRESETS, VARIANTS, RL2Config, make_config
+from metarl.algorithms.rl2.config import PRESETS, VARIANTS, RL2Config, make_config, validate
 from metarl.algorithms.rl2.evaluation import RL2EvalOptions, evaluate
 from metarl.algorithms.rl2.learner import RL2Learner
 
@@ -37,7 +37,8 @@ def build_oracle(config: RL2Config) -> RL2Learner:
 ALGORITHM = AlgorithmSpec(
     name="rl2", summary="RL²: memory adaptation, a recurrent policy over trials (Duan et al. 2016)",
     config_type=RL2Config, make_config=make_config, build_learner=build_learner, evaluate=evaluate,
-    make_agent=make_agent, eval_options=RL2EvalOptions, presets={**PRESETS, **{k: v[1] for k, v in VARIANTS.items()}},
+    make_agent=make_agent, validate=validate, eval_options=RL2EvalOptions,
+    presets={**PRESETS, **{k: v[1] for k, v in VARIANTS.items()}},
     headline_metrics=("trial_return",),
 )
 
