@@ -25,7 +25,7 @@ import numpy as np
 from metarl.agents import Agent
 from metarl.algorithms.registry import AlgorithmSpec, algorithm
 from metarl.building import build
-from metarl.config_cli import apply_overrides, config_from_dict, config_to_dict
+from metarl.config_cli import apply_overrides, config_from_dict, config_to_dict, resume_changes
 from metarl.errors import ConfigError, RunDirectoryError
 from metarl.results import EvaluationResult
 from metarl.runs import CheckpointError, RunDirectory, load_checkpoint, read_run_config, seed_everything, write_json
@@ -190,12 +190,13 @@ def load(run: str | Path, *, checkpoint: str = "best", tasks: TaskSet | None = N
 def train(
     algorithm_name: str | None = None, *, env: str | None = None, out: str | Path | None = None,
     resume: str | Path | None = None, quiet: bool = False, validate_every: int = 10, checkpoint_every: int = 10,
-    config: Any = None, **overrides: Any,
+    config: Any = None, resume_flags: Sequence[str] = (), **overrides: Any,
 ) -> Path:
     """Meta-train into the new run directory ``out`` (the env's preset plus ``overrides``, or a whole
     ``config``), or continue the run ``resume`` (``overrides`` then may only hold the spec's safe
     fields, such as more ``iterations``; a ``config`` given with ``resume`` is the CLI's, already
-    checked by ``config_cli.resume_changes``). Returns the run path."""
+    checked by ``config_cli.resume_changes``; ``resume_flags`` are the CLI's flags given with
+    ``--resume``, checked the same way once the run's lock is held). Returns the run path."""
     if resume is not None:
         run = RunDirectory(path=resume, resume=True)  # takes the run's lock first: one writer at a time
         with contextlib.ExitStack() as on_error:
@@ -204,6 +205,9 @@ def train(
             spec, stored, _ = read_run(resume)
             if algorithm_name is not None and spec.name != algorithm_name:
                 raise ConfigError(f"{resume} is a {spec.name!r} run, not {algorithm_name!r}")
+            if resume_flags:
+                given = resume_changes(stored, resume_flags, safe=spec.safe_resume_fields,
+                                       prog=f"metarl train {spec.name} --resume")
             config = resume_config(spec, stored, overrides) if given is None else given
             changed = given is not None and config_to_dict(given) != run.config.get("algorithm_config")
             on_error.pop_all()

@@ -26,7 +26,7 @@ from typing import Any
 
 from metarl import api
 from metarl.algorithms.registry import algorithm, algorithms, import_plugins
-from metarl.config_cli import config_to_dict, flag_specs, help_text, parse_config, resume_changes
+from metarl.config_cli import config_to_dict, flag_specs, help_text, parse_config
 from metarl.errors import ConfigError, UserError
 from metarl.training import TrainingInterrupted
 
@@ -69,15 +69,35 @@ def _fixed(config_type: type) -> tuple[str, ...]:
     return tuple(name for name in ("env", "preset") if name in paths)
 
 
+def _given_leaves(config_type: type, argv: Sequence[str]) -> dict[str, str]:
+    """Dotted path -> leaf name of every config field whose flag appears in ``argv``."""
+    given = {}
+    for spec in flag_specs(config_type):
+        names = {spec.flag, *([spec.negation] if spec.negation else [])}
+        if any(arg in names or arg.split("=", 1)[0] in names for arg in argv):
+            given[spec.path] = spec.name
+    return given
+
+
 def _train_config(spec: Any, args: argparse.Namespace) -> Any:
-    """The config of ``metarl train``: the env's preset with the config flags given (``args.options``),
-    parsed by tyro and validated by the algorithm."""
+    """The config of ``metarl train``: the flags given (``args.options``, parsed by tyro) as
+    overrides of the env's preset, through the algorithm's ``make_config`` (which validates, and
+    may insist on values an env without a preset must be given)."""
     if not args.env:
         raise ConfigError(f"metarl train {spec.name} needs --env (see `metarl envs`) or --resume RUN")
-    prog = f"metarl train {spec.name} --env {args.env}"
-    config = parse_config(spec.config_type, default=spec.make_config(args.env), args=args.options, prog=prog,
-                          fixed=_fixed(spec.config_type))
-    return spec.validate(config) if spec.validate is not None else config
+    try:
+        default = spec.make_config(args.env)
+    except ConfigError:  # no preset for this env: the config's own defaults stand in until the flags are read
+        default = spec.config_type(env=args.env)
+    parsed = parse_config(spec.config_type, default=default, args=args.options,
+                          prog=f"metarl train {spec.name} --env {args.env}", fixed=_fixed(spec.config_type))
+    overrides = {}
+    for path, leaf in _given_leaves(spec.config_type, args.options).items():
+        value = parsed
+        for part in path.split("."):
+            value = getattr(value, part)
+        overrides[leaf] = value
+    return spec.make_config(args.env, **overrides)
 
 
 def _train_help(spec: Any, args: argparse.Namespace, outer: str) -> str:
@@ -98,12 +118,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume:
         if args.env or args.out:
             raise ConfigError("--resume RUN continues RUN: it takes neither --env nor --out")
-        stored_spec, stored, _ = api.read_run(args.resume)
-        if stored_spec.name != spec.name:
-            raise ConfigError(f"{args.resume} is a {stored_spec.name!r} run, not {spec.name!r}")
-        config = resume_changes(stored, args.options, safe=spec.safe_resume_fields,
-                                prog=f"metarl train {spec.name} --resume")
-        path = api.train(spec.name, resume=args.resume, config=config, quiet=args.quiet)
+        path = api.train(spec.name, resume=args.resume, resume_flags=args.options, quiet=args.quiet)
     else:
         config = _train_config(spec, args)
         if args.dry_run:

@@ -74,13 +74,14 @@ class Progress:
     """A tqdm bar on a terminal; on a pipe or file, one plain line every ``every`` iterations so
     that logs stay readable; nothing with ``quiet``. Shows the metrics named in ``keys``."""
 
-    def __init__(self, *, total: int, initial: int, quiet: bool, keys: Sequence[str] = (), every: int = 10) -> None:
-        self.quiet, self.every, self.total, self.keys = quiet, every, total, tuple(keys)
+    def __init__(self, *, total: int, initial: int, quiet: bool, keys: Sequence[str] = (), every: int = 10,
+                 desc: str = "meta-iterations") -> None:
+        self.quiet, self.every, self.total, self.keys, self.desc = quiet, every, total, tuple(keys), desc
         self.bar = None
         if not quiet and sys.stderr.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, initial=initial, desc="meta-iterations", dynamic_ncols=True)
+            self.bar = tqdm(total=total, initial=initial, desc=desc, dynamic_ncols=True)
         self.start = time.monotonic()
         self.initial = initial
 
@@ -93,7 +94,9 @@ class Progress:
             done = iteration + 1 - self.initial
             rate = (time.monotonic() - self.start) / max(done, 1)
             left = rate * (self.total - iteration - 1)
-            parts = [f"iter {iteration + 1}/{self.total}", *(f"{k}={v}" for k, v in shown.items()), f"eta {left:.0f}s"]
+            label = "" if self.desc == "meta-iterations" else f"{self.desc}: "
+            parts = [f"{label}iter {iteration + 1}/{self.total}", *(f"{k}={v}" for k, v in shown.items()),
+                     f"eta {left:.0f}s"]
             print(" ".join(parts), file=sys.stderr, flush=True)
 
     def close(self) -> None:

@@ -84,3 +84,18 @@ def test_maml_task_options_reach_the_env(tmp_path):
                                                   validation_tasks=2, hidden_sizes=(8,)))
     assert learner.env.single_action_space.n == 10
     assert learner.train_iteration(0)["return_post"] >= 0
+
+
+def test_maml_evaluate_says_it_trains_the_pretrained_baseline_with_budget_progress_and_cache(tmp_path, capsys):
+    from metarl import api
+
+    run = api.train("maml", env="navigation2d", out=tmp_path / "maml", seed=0, iterations=1, quiet=True,
+                    hidden_sizes=(8,), meta_batch_size=2, episodes_per_task=2, max_episode_steps=5,
+                    validation_tasks=2, eval_episodes=2)
+    assert main(["evaluate", str(run), "--tasks", "2", "--steps", "1", "--pretrain-iterations", "10", "--json"]) == 0
+    err = capsys.readouterr().err
+    assert "training the pretrained baseline" in err and "for 10 iterations" in err
+    assert str(run / "baseline_pretrained_seed0.pt") in err
+    assert "pretrained baseline: iter 10/10" in err  # a progress line on a pipe
+    assert main(["evaluate", str(run), "--tasks", "2", "--steps", "1", "--pretrain-iterations", "10", "--json"]) == 0
+    assert "training the pretrained baseline" not in capsys.readouterr().err  # cached: nothing to train

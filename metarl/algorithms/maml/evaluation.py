@@ -15,6 +15,7 @@ about half a MAML run, so ``metarl evaluate`` keeps it in the run directory and 
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from metarl.algorithms.maml.learner import MamlLearner
 from metarl.results import Curve, EvaluationResult
 from metarl.runs import save_torch
 from metarl.tasks import TaskBatch, check_count
+from metarl.training import Progress
 
 
 def _mean_ci95(values: torch.Tensor) -> tuple[list[float], list[float]]:
@@ -80,8 +82,15 @@ def pretrained_baseline(learner: MamlLearner, *, seed: int, iterations: int, cac
                 return pretrained
         except Exception:  # noqa: BLE001 - a damaged cache is derived data: train it again
             pass
-    for it in range(iterations):
-        pretrained.train_iteration(it)
+    where = f"; it will be kept in {cache} for the next evaluation" if cache is not None else ""
+    print(f"training the pretrained baseline (one policy on all tasks, no adaptation) for {iterations} "
+          f"iterations, the meta-training budget{where}", file=sys.stderr, flush=True)
+    progress = Progress(total=iterations, initial=0, quiet=False, keys=("return_pre",), desc="pretrained baseline")
+    try:
+        for it in range(iterations):
+            progress.update(it, pretrained.train_iteration(it))
+    finally:
+        progress.close()
     if cache is not None:
         save_torch(cache, {"key": key, "policy": pretrained.policy.state_dict()})
     return pretrained
