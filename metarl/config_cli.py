@@ -11,6 +11,9 @@ in the whole tree, ``--policy.hidden-sizes`` when two sub-configs share it. Help
   translated to flags and parsed by the same parser.
 - ``resume_changes``: flags given with ``--resume`` against the stored config; only ``safe`` may change.
 - ``config_to_dict`` / ``config_from_dict``: nested JSON-ready dicts; old flat dicts load by leaf name.
+- ``replace_leaves`` / ``get_leaf`` / ``leaf_path``: ``dataclasses.replace`` and attribute access
+  through the sub-configs by leaf name or dotted path, so code and presets keep writing
+  ``inner_lr=0.05`` wherever the tree puts it.
 """
 
 from __future__ import annotations
@@ -40,9 +43,7 @@ from tyro.constructors import (
     UnsupportedTypeAnnotationError,
 )
 
-
-class ConfigError(ValueError):
-    """A flag, override or stored config the config type cannot take; the message names it."""
+from metarl.errors import ConfigError  # re-exported: config_cli.ConfigError is metarl.errors.ConfigError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,21 +124,57 @@ def flags_of(config_type: type) -> list[str]:
     return out
 
 
+def _key(name: str) -> str:
+    return name.strip().removeprefix("--").replace("-", "_")
+
+
+def _flat_name(spec: FlagSpec) -> str:
+    """The name a leaf goes by in ``make_config(**...)``: its flag's, ``inner_lr`` (``policy.lr`` where
+    the leaf name is not unique)."""
+    return spec.flag[2:].replace("-", "_")
+
+
+def _matches(specs: Sequence[FlagSpec], name: str) -> list[FlagSpec]:
+    """The leaves ``name`` may mean (a dotted path, a leaf name or a flag, ``-``/``_`` alike): one,
+    several where a leaf name occurs in more than one sub-config, or none."""
+    key = _key(name)
+    exact = [s for s in specs if key in (s.path, _flat_name(s))]
+    return exact[:1] or [s for s in specs if s.name == key]
+
+
+def _hint(specs: Sequence[FlagSpec], name: str) -> str:
+    """`` (did you mean a, b?)`` with the leaves whose path or leaf name is close to ``name``, each
+    written as its flag is (the leaf name where it is unique, the dotted path otherwise)."""
+    key = _key(name)
+    flat = {s.path: _flat_name(s) for s in specs}
+    names = {**{s.name: flat[s.path] for s in specs}, **{s.path: flat[s.path] for s in specs}}
+    close = [names[c] for c in difflib.get_close_matches(key, list(names), n=3, cutoff=0.7)]
+    close += [flat[s.path] for s in specs if key in s.name.split("_")]
+    close = list(dict.fromkeys(close))
+    return f" (did you mean {', '.join(close[:4])}?)" if close else ""
+
+
 def _resolve(specs: Sequence[FlagSpec], name: str, what: str) -> FlagSpec:
     """The leaf called ``name``: a dotted path, a unique leaf name or a flag (``-``/``_`` alike)."""
-    key = name.strip().removeprefix("--").replace("-", "_")
-    for spec in specs:
-        if key in (spec.path, spec.flag[2:].replace("-", "_")):
-            return spec
-    matches = [s for s in specs if s.name == key]
+    matches = _matches(specs, name)
     if len(matches) == 1:
         return matches[0]
     if matches:
         raise ConfigError(f"{what} {name!r} is ambiguous: say which of {', '.join(s.path for s in matches)}")
-    close = difflib.get_close_matches(key, [s.path for s in specs], n=3, cutoff=0.7)
-    close += [s.path for s in specs if key in s.path.split(".")[-1].split("_") and s.path not in close]
-    hint = f" (did you mean {', '.join(close[:4])}?)" if close else ""
-    raise ConfigError(f"{what} {name!r} names no config field{hint}; fields: {', '.join(s.path for s in specs)}")
+    raise ConfigError(f"{what} {name!r} names no config field{_hint(specs, name)}; "
+                      f"fields: {', '.join(s.path for s in specs)}")
+
+
+def leaf_path(config_type: type, name: str) -> str:
+    """The dotted path of the leaf ``name`` names (``inner_lr`` -> ``inner.inner_lr``); a name that
+    is unknown or occurs in two sub-configs raises ``ConfigError``."""
+    return _resolve(flag_specs(config_type), name, "field").path
+
+
+def get_leaf(config: Any, name: str) -> Any:
+    """The value of the leaf ``name`` names (a unique leaf name, a dotted path or a flag):
+    ``get_leaf(config, "inner_lr")`` is ``config.inner.inner_lr``."""
+    return _get(config, leaf_path(type(config), name))
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -147,7 +184,7 @@ def _registry(specs: Sequence[FlagSpec], fixed: Collection[FlagSpec]) -> Constru
     for spec in specs:
         if spec in fixed:
             marks[(spec.owner, spec.name)] = lambda tp: tyro.conf.Suppress[tp]
-        elif spec.path != spec.flag[2:].replace("-", "_"):
+        elif spec.path != _flat_name(spec):
             marks[(spec.owner, spec.name)] = lambda tp: Annotated[tp, tyro.conf.arg(prefix_name=False)]
     registry, busy = ConstructorRegistry(), []
 
@@ -291,6 +328,80 @@ def _get(config: Any, path: str) -> Any:
     return config
 
 
+# ----------------------------------------------------------------------------- replace by leaf name
+def _groups(cls: type, prefix: str = "") -> dict[str, type]:
+    """Dotted path -> type of every sub-config in ``cls``'s tree."""
+    out: dict[str, type] = {}
+    for f, tp in _fields(cls):
+        if _is_config(tp):
+            out[prefix + f.name] = tp
+            out.update(_groups(tp, f"{prefix}{f.name}."))
+    return out
+
+
+class _Branch(dict):
+    """Changes inside one sub-config (unlike a leaf's value that happens to be a dict)."""
+
+
+def _replace_tree(config: Any, changes: Mapping[str, Any]) -> Any:
+    return dataclasses.replace(config, **{name: _replace_tree(getattr(config, name), value)
+                                          if isinstance(value, _Branch) else value for name, value in changes.items()})
+
+
+def _paths_of(config_type: type, names: Collection[str]) -> dict[str, str]:
+    """``{dotted path: name}`` of the leaves or sub-configs ``names`` name; every unknown, ambiguous
+    or repeated one (two names for one leaf, a leaf inside a sub-config also named) in one error."""
+    specs, groups = flag_specs(config_type), _groups(config_type)
+    paths: dict[str, str] = {}
+    unknown, errors = [], []
+    for name in names:
+        matches = [] if _key(name) in groups else _matches(specs, name)
+        if len(matches) > 1:
+            errors.append(f"{name!r} is ambiguous: say which of {', '.join(s.path for s in matches)}")
+            continue
+        if not matches and _key(name) not in groups:
+            unknown.append(name)
+            continue
+        path = matches[0].path if matches else _key(name)
+        clash = next((p for p in paths if p == path or p.startswith(path + ".") or path.startswith(p + ".")), None)
+        if clash is not None:
+            errors.append(f"{name!r} and {paths[clash]!r} both set {min(path, clash, key=len)}")
+            continue
+        paths[path] = name
+    if unknown:
+        listed = ", ".join(f"{name!r}{_hint(specs, name)}" for name in unknown)
+        errors.insert(0, f"{config_type.__name__} has no field(s) {listed}; fields: {', '.join(s.path for s in specs)}")
+    if errors:
+        raise ConfigError("; ".join(errors))
+    return paths
+
+
+def replace_leaves(config: Any, /, **values: Any) -> Any:
+    """``config`` with the named leaves replaced: ``dataclasses.replace`` through its sub-configs.
+
+    A name is a leaf name occurring once in the tree (``inner_lr``), a dotted path (``inner.inner_lr``,
+    needed where a leaf name occurs in two sub-configs: pass it as ``**{"inner.inner_lr": 0.05}``),
+    or a sub-config's path with a whole sub-config as value (``policy=PolicyConfig(...)``). Values
+    are taken as given, like ``dataclasses.replace`` (not converted, not validated: run the
+    algorithm's ``validate``). Unknown or ambiguous names, and one leaf given twice (by two names,
+    or inside a sub-config that is also given), raise ``ConfigError`` naming each."""
+    if not values:
+        return config
+    groups = _groups(type(config))
+    tree: dict[str, Any] = {}
+    for path, name in _paths_of(type(config), list(values)).items():
+        value = values[name]
+        if path in groups and not isinstance(value, groups[path]):
+            raise ConfigError(f"{name} is a {groups[path].__name__} sub-config; got {value!r} (set its fields "
+                              "by name instead)")
+        *parents, leaf = path.split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, _Branch())
+        node[leaf] = value
+    return _replace_tree(config, tree)
+
+
 def parse_overrides(items: Sequence[str], *, config: Any = None) -> dict[str, Any]:
     """Deprecated: ``NAME=VALUE`` strings -> ``{top-level field: value}`` for ``make_config(**...)``.
 
@@ -430,16 +541,20 @@ def _from_json(tp: Any, value: Any, where: str) -> Any:
 # ----------------------------------------------------------------------------- argparse bridge
 def add_config_arguments(parser: argparse.ArgumentParser, config_type: type, *, skip: tuple[str, ...] = ()) -> None:
     """Deprecated bridge for ``metarl/cli.py`` until it is rebuilt on ``parse_config``: one argparse
-    flag per leaf of a flat config, "not given" by default. A type it cannot express raises."""
+    flag per leaf, "not given" by default, stored under the leaf's flat name (``overrides_from_args``
+    then gives ``make_config`` keywords). A type it cannot express raises."""
     group = parser.add_argument_group(f"{config_type.__name__} (defaults come from the env's preset)")
     for spec in flag_specs(config_type):
-        if spec.path in skip:
+        if spec.path in skip or _flat_name(spec) in skip:
             continue
         field = next(f for f, _ in _fields(spec.owner) if f.name == spec.name)
-        kwargs: dict[str, Any] = {"dest": spec.path, "default": argparse.SUPPRESS,
+        kwargs: dict[str, Any] = {"dest": _flat_name(spec), "default": argparse.SUPPRESS,
                                   "help": field.metadata.get("help", "")}
-        base = typing.get_args(spec.type)[0] if typing.get_origin(spec.type) in (tuple, list) else spec.type
-        if spec.negation:
+        tp, present = spec.type, [a for a in typing.get_args(spec.type) if a is not type(None)]
+        if typing.get_origin(tp) in (typing.Union, types.UnionType) and len(present) == 1:
+            tp = present[0]  # ``int | None``: None is "not given", which every bridged flag is by default
+        base = typing.get_args(tp)[0] if typing.get_origin(tp) in (tuple, list) else tp
+        if tp is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
         elif typing.get_origin(base) is Literal:
             kwargs.update(choices=list(typing.get_args(base)), type=type(typing.get_args(base)[0]))
@@ -453,6 +568,6 @@ def add_config_arguments(parser: argparse.ArgumentParser, config_type: type, *, 
 
 
 def overrides_from_args(args: argparse.Namespace, config_type: type) -> dict[str, Any]:
-    """Deprecated bridge: the leaves ``add_config_arguments`` flags set (lists as tuples)."""
-    names = {spec.path for spec in flag_specs(config_type)}
+    """Deprecated bridge: the leaves ``add_config_arguments`` flags set, by flat name (lists as tuples)."""
+    names = {_flat_name(spec) for spec in flag_specs(config_type)}
     return {k: tuple(v) if isinstance(v, list) else v for k, v in vars(args).items() if k in names}

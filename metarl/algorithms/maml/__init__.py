@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from metarl.algorithms.maml.agent import AdaptedPolicy, make_agent
-from metarl.algorithms.maml.config import PRESETS, MamlConfig, make_config
+from metarl.algorithms.maml.config import PRESETS, MamlConfig, make_config, validate
 from metarl.algorithms.maml.evaluation import MamlEvalOptions, evaluate
 from metarl.algorithms.maml.learner import MamlLearner
 from metarl.algorithms.registry import AlgorithmSpec
@@ -41,4 +41,4 @@ def MAML(*, env: str, **overrides: Any) -> Any:  # noqa: N802 - named like the c
 
 
 __all__ = ["MAML", "ALGORITHM", "CONFIG", "PRESETS", "AdaptedPolicy", "MamlConfig", "MamlEvalOptions", "MamlLearner",
-           "build_learner", "evaluate", "make_agent", "make_config"]
+           "build_learner", "evaluate", "make_agent", "make_config", "validate"]
