@@ -79,6 +79,7 @@ def _get(config: Any, path: str) -> Any:
 def test_the_tables_put_every_leaf_where_the_config_has_it(name):
     module, table = CASES[name]
     config_type = type(module.make_config("navigation2d"))
+    assert {s.path.split(".")[0] for s in flag_specs(config_type) if "." in s.path} == set(table) - {""}
     assert {s.path for s in flag_specs(config_type) if s.name not in COUPLED} == {p for p, _ in _flat(table).values()}
     assert {s.path for s in flag_specs(config_type) if s.name in COUPLED} == COUPLED
 
@@ -123,10 +124,15 @@ def test_an_override_beats_the_preset_whichever_name_it_uses():
 
 
 def test_an_env_without_preset_counts_dotted_names_as_given():
+    assert set(maml_config.GROUPS) == set(MAML_LEAVES) - {""}
     given = {"inner.inner_lr": 0.05, "sampling.meta_batch_size": 4, "episodes_per_task": 2, "iterations": 3}
     assert maml_config.make_config("mountaincar", **given).sampling.meta_batch_size == 4
     with pytest.raises(ConfigError, match="no preset for env 'mountaincar'.*at least meta_batch_size$"):
         maml_config.make_config("mountaincar", inner_lr=0.05, episodes_per_task=2, iterations=3)
+    sampling = maml_config.SamplingConfig(meta_batch_size=4, episodes_per_task=2)  # a whole sub-config
+    assert maml_config.make_config("mountaincar", inner_lr=0.05, sampling=sampling, iterations=3).sampling == sampling
+    with pytest.raises(ConfigError, match="at least inner_lr$"):
+        maml_config.make_config("mountaincar", sampling=sampling, iterations=3)
 
 
 @pytest.mark.parametrize(("name", "cls"), [("maml", "MamlConfig"), ("rl2", "RL2Config")])

@@ -200,6 +200,7 @@ def validate(config: MamlConfig) -> MamlConfig:
 
 
 REQUIRED_WITHOUT_PRESET = ("inner_lr", "meta_batch_size", "episodes_per_task", "iterations")
+GROUPS = ("policy", "sampling", "inner", "loss", "optimizer", "evaluation")
 
 
 def _tuples(values: dict[str, Any]) -> dict[str, Any]:
@@ -215,9 +216,10 @@ def make_config(env: str, **overrides: Any) -> MamlConfig:
     overrides.pop("env", None)
     config = replace_leaves(replace_leaves(MamlConfig(env=env), **_tuples(PRESETS.get(env, {}))),
                             **_tuples(overrides))
-    if env not in PRESETS:
-        given = {leaf_path(MamlConfig, name) for name in overrides}
-        missing = [name for name in REQUIRED_WITHOUT_PRESET if leaf_path(MamlConfig, name) not in given]
+    if env not in PRESETS:  # a whole sub-config given (inner=InnerConfig(...)) gives all its leaves
+        given = {name if name in GROUPS else leaf_path(MamlConfig, name) for name in overrides}
+        missing = [name for name in REQUIRED_WITHOUT_PRESET
+                   if not {leaf_path(MamlConfig, name), leaf_path(MamlConfig, name).split(".")[0]} & given]
         if missing:
             raise ConfigError(
                 f"MAML has no preset for env {env!r} (presets: {', '.join(sorted(PRESETS))}); give its "
