@@ -37,11 +37,11 @@ PARTS = ("time_sampling", "time_adaptation", "time_outer")
 def reference_outer_step(learner: MamlLearner) -> float:
     """Seconds of one loop-over-tasks TRPO outer step on freshly sampled episodes (on a copy of the
     policy, so the learner is left as it was)."""
-    c = learner.config
-    tasks = learner.tasks.train_batch(c.meta_batch_size, learner.train_rng)
+    c, lr = learner.config, learner.config.inner.inner_lr
+    tasks = learner.tasks.train_batch(c.sampling.meta_batch_size, learner.train_rng)
     sampled = sample_adaptation(policy=learner.policy, sampler=learner.sampler, tasks=tasks,
-                                episodes=c.episodes_per_task, step_sizes=[c.inner_lr], gamma=c.gamma,
-                                gae_lambda=c.gae_lambda, truncation=c.truncation)
+                                episodes=c.sampling.episodes_per_task, step_sizes=[lr], gamma=c.loss.gamma,
+                                gae_lambda=c.loss.gae_lambda, truncation=c.loss.truncation)
     inner, post = sampled.batches
     policy = copy.deepcopy(learner.policy)
     with torch.no_grad():
@@ -55,7 +55,7 @@ def reference_outer_step(learner: MamlLearner) -> float:
             logp = policy.distribution(inner.obs[i], params).log_prob(inner.actions[i])
             loss = -(logp * inner.advantages[i] * inner.mask[i]).sum() / inner.mask[i].sum()
             grads = torch.autograd.grad(loss, list(params.values()), create_graph=create_graph)
-            adapted = {k: v - c.inner_lr * g for (k, v), g in zip(params.items(), grads, strict=True)}
+            adapted = {k: v - lr * g for (k, v), g in zip(params.items(), grads, strict=True)}
             dist = policy.distribution(post.obs[i], adapted)
             ratio = torch.exp(dist.log_prob(post.actions[i]) - post.old_log_probs[i])
             surrogates.append((ratio * post.advantages[i] * post.mask[i]).sum() / post.mask[i].sum())
@@ -63,8 +63,10 @@ def reference_outer_step(learner: MamlLearner) -> float:
         return -torch.stack(surrogates).mean(), torch.stack(kls).mean()
 
     start = time.perf_counter()
-    trpo_step(params=list(policy.parameters()), objective=objective, max_kl=c.max_kl, damping=c.cg_damping,
-              cg_iterations=c.cg_iterations, backtrack_ratio=c.ls_backtrack_ratio, max_backtracks=c.ls_max_steps)
+    opt = c.optimizer
+    trpo_step(params=list(policy.parameters()), objective=objective, max_kl=opt.max_kl, damping=opt.cg_damping,
+              cg_iterations=opt.cg_iterations, backtrack_ratio=opt.ls_backtrack_ratio,
+              max_backtracks=opt.ls_max_steps)
     return time.perf_counter() - start
 
 

@@ -25,7 +25,14 @@ import numpy as np
 from metarl.agents import Agent
 from metarl.algorithms.registry import AlgorithmSpec, algorithm
 from metarl.building import build
-from metarl.config_cli import apply_overrides, config_from_dict, config_to_dict, resume_changes
+from metarl.config_cli import (
+    apply_overrides,
+    config_from_dict,
+    config_to_dict,
+    get_leaf,
+    replace_leaves,
+    resume_changes,
+)
 from metarl.errors import ConfigError, RunDirectoryError
 from metarl.results import EvaluationResult
 from metarl.runs import CheckpointError, RunDirectory, load_checkpoint, read_run_config, seed_everything, write_json
@@ -250,14 +257,14 @@ def train(
 def resume_config(spec: AlgorithmSpec, stored: Any, overrides: Mapping[str, Any]) -> Any:
     """The stored config with the overrides given on resume: those in ``spec.safe_resume_fields``
     are applied; any other that changes a value is refused, naming each (never dropped silently)."""
-    changed = {k: v for k, v in overrides.items() if getattr(stored, k, object()) != v}
+    changed = {k: v for k, v in overrides.items() if get_leaf(stored, k) != v}
     refused = {k: v for k, v in changed.items() if k not in spec.safe_resume_fields}
     if refused:
-        listed = ", ".join(f"{k} (stored {getattr(stored, k, '?')!r}, given {v!r})" for k, v in refused.items())
+        listed = ", ".join(f"{k} (stored {get_leaf(stored, k)!r}, given {v!r})" for k, v in refused.items())
         raise ConfigError(f"--resume continues the run as it was configured; these settings would change it: "
                           f"{listed}. Only {', '.join(spec.safe_resume_fields)} may change on resume; "
                           "start a new run for the rest")
-    return dataclasses.replace(stored, **changed) if changed else stored
+    return replace_leaves(stored, **changed) if changed else stored
 
 
 def evaluate(

@@ -11,129 +11,43 @@ in the whole tree, ``--policy.hidden-sizes`` when two sub-configs share it. Help
   translated to flags and parsed by the same parser.
 - ``resume_changes``: flags given with ``--resume`` against the stored config; only ``safe`` may change.
 - ``config_to_dict`` / ``config_from_dict``: nested JSON-ready dicts; old flat dicts load by leaf name.
+- ``replace_leaves`` / ``get_leaf`` / ``leaf_path``: ``dataclasses.replace`` and attribute access
+  through the sub-configs by leaf name or dotted path, so code and presets keep writing
+  ``inner_lr=0.05`` wherever the tree puts it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
-import difflib
-import enum
 import io
 import os
-import pathlib
 import re
-import types
-import typing
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import Annotated, Any, Literal
+from collections.abc import Collection, Iterator, Sequence
+from typing import Annotated, Any
 
 import tyro
 from tyro.constructors import (
     ConstructorRegistry,
-    PrimitiveTypeInfo,
     StructConstructorSpec,
     StructTypeInfo,
-    UnsupportedTypeAnnotationError,
 )
 
-from metarl.errors import ConfigError
-
-
-@dataclasses.dataclass(frozen=True)
-class FlagSpec:
-    """One leaf of a config tree and the flag that sets it."""
-
-    path: str  # dotted field path from the root config, e.g. "policy.hidden_sizes"
-    name: str  # the leaf's own field name, "hidden_sizes"
-    flag: str  # "--hidden-sizes", or "--policy.hidden-sizes" where the name is not unique
-    negation: str | None  # "--no-hidden-sizes"-style flag of a bool leaf; None otherwise
-    type: Any  # the field's annotation (Annotated stripped)
-    nargs: int | str  # values the flag takes: 1, a fixed count, or "*" for a variable-length sequence
-    metavar: str  # what tyro shows, e.g. "INT", "{relu,tanh}", "[INT [INT ...]]"
-    owner: type  # the dataclass that declares the field
-
-
-# ----------------------------------------------------------------------------- the config tree
-def _strip(tp: Any) -> Any:
-    return typing.get_args(tp)[0] if typing.get_origin(tp) is Annotated else tp
-
-
-def _fields(cls: type) -> Iterator[tuple[dataclasses.Field, Any]]:
-    hints = typing.get_type_hints(cls, include_extras=True)
-    for f in dataclasses.fields(cls):
-        if f.init:
-            yield f, _strip(hints[f.name])
-
-
-def _is_config(tp: Any) -> bool:
-    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
-
-
-def _walk(cls: type, prefix: str = "") -> Iterator[tuple[str, dataclasses.Field, Any, type]]:
-    """(dotted path, field, type, owner) of every leaf, depth first in declaration order."""
-    for f, tp in _fields(cls):
-        if _is_config(tp):
-            yield from _walk(tp, f"{prefix}{f.name}.")
-        else:
-            yield f"{prefix}{f.name}", f, tp, cls
-
-
-def _dashed(path: str) -> str:
-    return path.replace("_", "-")
-
-
-def flag_specs(config_type: type) -> list[FlagSpec]:
-    """Every leaf of ``config_type`` with its flag. A field whose type tyro cannot parse from the
-    command line (a callable, ``Any``, a union of sub-configs, ...) raises at once, naming it: tyro
-    itself would quietly fix it at its default and the field would vanish from the CLI."""
-    if not _is_config(config_type):
-        raise ConfigError(f"{config_type!r} is not a config dataclass")
-    leaves = list(_walk(config_type))
-    counts: dict[str, int] = {}
-    for _, f, _, _ in leaves:
-        counts[f.name] = counts.get(f.name, 0) + 1
-    out = []
-    for path, f, tp, owner in leaves:
-        if any(_is_config(a) for a in typing.get_args(tp)):
-            raise ConfigError(f"{config_type.__name__}.{path}: a union/optional of sub-configs ({tp}) is not "
-                              "supported; give the field one config type")
-        spec = ConstructorRegistry.get_primitive_spec(PrimitiveTypeInfo.make(tp, set()))
-        if isinstance(spec, UnsupportedTypeAnnotationError):
-            raise ConfigError(f"{config_type.__name__}.{path} has type {tp}, which no command-line flag can "
-                              "express; use int, float, str, bool, a Literal, a tuple of those, or a sub-config")
-        dotted = path if counts[f.name] > 1 else f.name
-        head, _, leaf = dotted.rpartition(".")
-        negation = "--" + _dashed(f"{head}.no_{leaf}" if head else f"no_{leaf}") if tp is bool else None
-        out.append(FlagSpec(path=path, name=f.name, flag="--" + _dashed(dotted), negation=negation, type=tp,
-                            nargs=spec.nargs, metavar=spec.metavar or "", owner=owner))
-    return out
-
-
-def flags_of(config_type: type) -> list[str]:
-    """All flag names of ``config_type`` (bools' ``--no-`` forms included), in declaration order."""
-    out = []
-    for spec in flag_specs(config_type):
-        out += [spec.flag] + ([spec.negation] if spec.negation else [])
-    return out
-
-
-def _resolve(specs: Sequence[FlagSpec], name: str, what: str) -> FlagSpec:
-    """The leaf called ``name``: a dotted path, a unique leaf name or a flag (``-``/``_`` alike)."""
-    key = name.strip().removeprefix("--").replace("-", "_")
-    for spec in specs:
-        if key in (spec.path, spec.flag[2:].replace("-", "_")):
-            return spec
-    matches = [s for s in specs if s.name == key]
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise ConfigError(f"{what} {name!r} is ambiguous: say which of {', '.join(s.path for s in matches)}")
-    close = difflib.get_close_matches(key, [s.path for s in specs], n=3, cutoff=0.7)
-    close += [s.path for s in specs if key in s.path.split(".")[-1].split("_") and s.path not in close]
-    hint = f" (did you mean {', '.join(close[:4])}?)" if close else ""
-    raise ConfigError(f"{what} {name!r} names no config field{hint}; fields: {', '.join(s.path for s in specs)}")
+from metarl.config_tree import (
+    FlagSpec,
+    _flat_name,
+    _get,
+    _is_config,
+    _resolve,
+    config_from_dict,
+    config_to_dict,
+    flag_specs,
+    flags_of,
+    get_leaf,
+    leaf_path,
+    replace_leaves,
+)
+from metarl.errors import ConfigError  # re-exported: config_cli.ConfigError is metarl.errors.ConfigError
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -143,7 +57,7 @@ def _registry(specs: Sequence[FlagSpec], fixed: Collection[FlagSpec]) -> Constru
     for spec in specs:
         if spec in fixed:
             marks[(spec.owner, spec.name)] = lambda tp: tyro.conf.Suppress[tp]
-        elif spec.path != spec.flag[2:].replace("-", "_"):
+        elif spec.path != _flat_name(spec):
             marks[(spec.owner, spec.name)] = lambda tp: Annotated[tp, tyro.conf.arg(prefix_name=False)]
     registry, busy = ConstructorRegistry(), []
 
@@ -281,12 +195,7 @@ def changed_fields(old: Any, new: Any) -> dict[str, tuple[Any, Any]]:
     return out
 
 
-def _get(config: Any, path: str) -> Any:
-    for part in path.split("."):
-        config = getattr(config, part)
-    return config
-
-
+# ----------------------------------------------------------------------------- resume
 def resume_changes(stored: Any, given_args: Sequence[str], *, safe: Collection[str], prog: str = "--resume") -> Any:
     """The stored config with the flags given alongside ``--resume`` applied. Only leaves named in
     ``safe`` (paths, leaf names or flags, e.g. ``iterations``: it extends the run) may change; a
@@ -305,95 +214,7 @@ def resume_changes(stored: Any, given_args: Sequence[str], *, safe: Collection[s
     return new
 
 
-# ----------------------------------------------------------------------------- JSON
-def config_to_dict(config: Any) -> dict[str, Any]:
-    """JSON-ready nested dict of a config: sub-configs become dicts, tuples lists, enums names."""
-    return {f.name: _to_json(getattr(config, f.name)) for f, _ in _fields(type(config))}
 
-
-def _to_json(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return config_to_dict(value)
-    if isinstance(value, Mapping):
-        return {str(k): _to_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_to_json(v) for v in value]
-    if isinstance(value, enum.Enum):
-        return value.name
-    if isinstance(value, pathlib.PurePath):
-        return str(value)
-    return value
-
-
-def config_from_dict(config_type: type, data: Mapping[str, Any]) -> Any:
-    """Rebuild a config from ``config_to_dict``'s output. Unknown keys raise ``ConfigError`` naming
-    them; missing ones take the dataclass default (runs written before a field existed still load).
-    A flat dict (the format before sub-configs) loads too: a key that is no top-level field is put
-    where its leaf name, or dotted path, is in the tree, if that is unambiguous."""
-    specs = flag_specs(config_type)
-    tops = {f.name: tp for f, tp in _fields(config_type)}
-    nested = copy.deepcopy({key: value for key, value in data.items() if key in tops})
-    for key, value in data.items():
-        if key in tops:
-            continue
-        try:
-            spec = _resolve(specs, key, "key")
-        except ConfigError as err:
-            raise ConfigError(f"{config_type.__name__} cannot load {key!r}: {err}") from None
-        *parents, leaf = spec.path.split(".")
-        node = nested
-        for part in parents:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"{config_type.__name__}: {key!r} and {part!r} both set {spec.path}")
-        if leaf in node:
-            raise ConfigError(f"{config_type.__name__}: {spec.path} is given twice (as {key!r} and nested)")
-        node[leaf] = value
-    return _build(config_type, nested, config_type.__name__)
-
-
-def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{where} must be a dict of {cls.__name__}'s fields, got {data!r}")
-    fields = dict((f.name, tp) for f, tp in _fields(cls))
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConfigError(f"{where} has no field(s) {unknown}; fields: {', '.join(fields)}")
-    kwargs = {name: _from_json(fields[name], value, f"{where}.{name}") for name, value in data.items()}
-    try:
-        return cls(**kwargs)
-    except TypeError as err:
-        raise ConfigError(f"{where}: {err}") from None
-
-
-def _from_json(tp: Any, value: Any, where: str) -> Any:
-    """``value`` as a ``tp``: lists back to tuples, ints widened to float; wrong types raise."""
-    tp, origin, args = _strip(tp), typing.get_origin(_strip(tp)), typing.get_args(_strip(tp))
-    if _is_config(tp):
-        return _build(tp, value, where)
-    if origin in (typing.Union, types.UnionType):
-        for arg in args:
-            with contextlib.suppress(ConfigError):
-                return _from_json(arg, value, where)
-    elif origin is Literal:
-        if value in args:
-            return value
-    elif origin in (tuple, list, set, frozenset) and isinstance(value, list | tuple):
-        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
-            if len(args) == len(value):
-                return tuple(_from_json(a, v, where) for a, v in zip(args, value, strict=True))
-        else:
-            return origin(_from_json(args[0] if args else Any, v, where) for v in value)
-    elif origin is dict and isinstance(value, Mapping):
-        return {k: _from_json(args[1] if args else Any, v, where) for k, v in value.items()}
-    elif tp is Any or tp is type(None) and value is None:
-        return value
-    elif tp is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    elif isinstance(tp, type) and issubclass(tp, enum.Enum) and value in tp.__members__:
-        return tp[value]
-    elif isinstance(tp, type) and issubclass(tp, pathlib.PurePath) and isinstance(value, str):
-        return tp(value)
-    elif isinstance(tp, type) and isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
-        return value
-    raise ConfigError(f"{where}={value!r} is not a {getattr(tp, '__name__', tp)}")
+__all__ = ["FlagSpec", "apply_overrides", "changed_fields", "config_from_dict", "config_to_dict", "flag_specs",
+           "flags_of", "get_leaf", "help_text", "leaf_path", "override_args", "parse_config", "replace_leaves",
+           "resume_changes"]

@@ -28,8 +28,8 @@ def test_set_overrides_are_typed_like_config_fields():
 
     config = configure("maml", "pendulum", items=["inner_lr=0.05", "hidden_sizes=64,64", "estimator=dice",
                                                   "compile=true", "meta_batch_size=40", "activation=tanh"])
-    assert (config.inner_lr, config.hidden_sizes, config.estimator, config.compile, config.meta_batch_size,
-            config.activation) == (0.05, (64, 64), "dice", True, 40, "tanh")
+    assert (config.inner.inner_lr, config.policy.hidden_sizes, config.inner.estimator, config.compile,
+            config.sampling.meta_batch_size, config.policy.activation) == (0.05, (64, 64), "dice", True, 40, "tanh")
     with pytest.raises(ValueError, match="lvc"):
         configure("maml", "pendulum", items=["lvc"])
     with pytest.raises(ValueError, match="inner_lr must be > 0"):

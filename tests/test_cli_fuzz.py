@@ -3,7 +3,6 @@ exit status 2 and one line naming the problem; never a traceback, and nothing is
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 
 import pytest
@@ -11,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metarl.cli import main
+from metarl.config_cli import flag_specs
 
 ODD_VALUES = ["-1", "0", "1", "nan", "inf", "-inf", "abc", "", "1e309", "99999999999999999999", "0.5", "-0.0",
               "true", "lstm", "none", "[1, 2]", "é", "3 4"]
@@ -22,7 +22,7 @@ def _fields(algorithm: str) -> list[str]:
         module = importlib.import_module(f"metarl.algorithms.{algorithm}")
     except ImportError:
         return []
-    return [f.name for f in dataclasses.fields(module.CONFIG) if f.name != "env"]
+    return [spec.name for spec in flag_specs(module.CONFIG) if spec.name != "env"]  # the leaves, by flag name
 
 
 @pytest.mark.parametrize("algorithm", sorted(ENVS))

@@ -25,14 +25,39 @@ from metarl.config_cli import (
     flags_of,
     help_text,
     parse_config,
+    replace_leaves,
     resume_changes,
 )
 
 PRESETS = {"maml": maml_config.make_config("navigation2d"), "rl2": rl2_config.make_config("navigation2d")}
 
+# The flags as they were while both configs were flat: nesting the configs must not change one.
+FLAT_FLAGS = {
+    "maml": ["--activation", "--backend", "--cg-damping", "--cg-iterations", "--compile", "--device", "--env",
+             "--episodes-per-task", "--estimator", "--eval-episodes", "--eval-lrs", "--eval-steps", "--first-order",
+             "--fvp-episodes", "--gae-lambda", "--gamma", "--hidden-sizes", "--init-std", "--inner-lr", "--inner-steps",
+             "--iterations", "--learn-inner-lr", "--ls-backtrack-ratio", "--ls-max-steps", "--max-episode-steps",
+             "--max-kl", "--meta-batch-size", "--no-compile", "--no-first-order", "--no-learn-inner-lr",
+             "--no-normalize-actions", "--normalize-actions", "--outer", "--outer-lr", "--ppo-clip", "--ppo-epochs",
+             "--ray-address", "--seed", "--task-options", "--truncation", "--validation-tasks", "--workers"],
+    "rl2": ["--backend", "--cell", "--clip-range", "--device", "--embed-size", "--entropy-coef", "--entropy-final",
+            "--env", "--episodes-per-trial", "--eval-deterministic", "--gae-lambda", "--gamma", "--hidden-size",
+            "--init-std", "--iterations", "--log-std", "--lr", "--lr-decay", "--max-episode-steps", "--max-grad-norm",
+            "--max-unroll", "--minibatches", "--no-eval-deterministic", "--no-lr-decay", "--no-separate-value",
+            "--no-task-aware", "--no-value-norm", "--ppo-epochs", "--preset", "--ray-address", "--reward-input-scale",
+            "--reward-scale", "--seed", "--separate-value", "--task-aware", "--task-options", "--tbptt",
+            "--trials-per-iteration", "--validation-tasks", "--value-coef", "--value-norm", "--workers"],
+}
+
 
 def preset(name: str) -> Any:
     return PRESETS[name]
+
+
+def _get(config: Any, path: str) -> Any:
+    for part in path.split("."):
+        config = getattr(config, part)
+    return config
 
 
 def other_value(tp: Any, value: Any) -> tuple[Any, list[str]]:
@@ -56,31 +81,33 @@ def other_value(tp: Any, value: Any) -> tuple[Any, list[str]]:
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
-def test_every_dataclass_field_has_exactly_one_flag(name):
-    fields = [f.name for f in dataclasses.fields(type(preset(name)))]
-    assert [s.path for s in flag_specs(type(preset(name)))] == fields
-    bools = [f for f, tp in typing.get_type_hints(type(preset(name))).items() if tp is bool]
-    assert len(flags_of(type(preset(name)))) == len(fields) + len(bools)
+def test_the_flags_are_the_flat_configs_flags_one_per_leaf(name):
+    specs = flag_specs(type(preset(name)))
+    assert sorted(flags_of(type(preset(name)))) == FLAT_FLAGS[name]
+    assert all(spec.flag == "--" + spec.name.replace("_", "-") for spec in specs)  # no dotted prefix anywhere
+    assert len({spec.path for spec in specs}) == len(specs) == len([f for f in FLAT_FLAGS[name]
+                                                                     if not f.startswith("--no-")])
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_every_flag_reaches_its_field_and_only_it(name):
     config = preset(name)
     for spec in flag_specs(type(config)):
-        value, args = other_value(spec.type, getattr(config, spec.path))
+        value, args = other_value(spec.type, _get(config, spec.path))
         flag = spec.negation if spec.negation and not value else spec.flag
         parsed = parse_config(type(config), default=config, args=[flag, *args], prog="t")
-        assert changed_fields(config, parsed) == {spec.path: (getattr(config, spec.path), value)}, spec.flag
+        assert changed_fields(config, parsed) == {spec.path: (_get(config, spec.path), value)}, spec.flag
+        assert _get(parsed, spec.path) == value
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_every_override_reaches_its_field_and_only_it(name):
     config = preset(name)
     for spec in flag_specs(type(config)):
-        value, args = other_value(spec.type, getattr(config, spec.path))
+        value, args = other_value(spec.type, _get(config, spec.path))
         text = str(value).lower() if spec.negation else ",".join(args)
         assert changed_fields(config, apply_overrides(config, [f"{spec.name}={text}"])) == {
-            spec.path: (getattr(config, spec.path), value)}, spec.name
+            spec.path: (_get(config, spec.path), value)}, spec.name
 
 
 def test_help_shows_each_fields_help_and_the_presets_values():
@@ -92,9 +119,13 @@ def test_help_shows_each_fields_help_and_the_presets_values():
                  "learn values in running-normalised units (default: True)"):
         assert part in text, part
     assert "--env" not in text
-    for f in dataclasses.fields(type(config)):
-        if f.name != "env":
-            assert " ".join(f.metadata["help"].split()) in text, f.name
+    for spec in flag_specs(type(config)):
+        if spec.name != "env":
+            help_ = next(f for f in dataclasses.fields(spec.owner) if f.name == spec.name).metadata["help"]
+            assert " ".join(help_.split()) in text, spec.path
+    for group in (rl2_config.PolicyConfig, rl2_config.LossConfig, rl2_config.OptimizerConfig,
+                  rl2_config.EvaluationConfig):
+        assert " ".join(group.__doc__.split()) in text, group.__name__
 
 
 def test_maml_help_shows_tuples_as_space_separated_values():
@@ -124,10 +155,12 @@ def test_bad_values_name_the_flag_and_what_is_allowed(name, args, named):
 def test_set_overrides_on_the_real_configs():
     maml = apply_overrides(preset("maml"), ["activation=tanh", "hidden_sizes=64,64", "inner_lr=0.05",
                                             "eval_lrs=0.05 0.025", "compile=true", "task_options=arms=5"])
-    assert maml == dataclasses.replace(preset("maml"), activation="tanh", hidden_sizes=(64, 64), inner_lr=0.05,
-                                       eval_lrs=(0.05, 0.025), compile=True, task_options=("arms=5",))
+    assert maml == replace_leaves(preset("maml"), activation="tanh", hidden_sizes=(64, 64), inner_lr=0.05,
+                                  eval_lrs=(0.05, 0.025), compile=True, task_options=("arms=5",))
+    assert (maml.policy.activation, maml.policy.hidden_sizes, maml.inner.inner_lr) == ("tanh", (64, 64), 0.05)
     rl2 = apply_overrides(preset("rl2"), ["lr=3e-4", "value_norm=false", "cell=lstm", "max_episode_steps=50"])
-    assert rl2 == dataclasses.replace(preset("rl2"), lr=3e-4, value_norm=False, cell="lstm", max_episode_steps=50)
+    assert rl2 == replace_leaves(preset("rl2"), lr=3e-4, value_norm=False, cell="lstm", max_episode_steps=50)
+    assert (rl2.optimizer.lr, rl2.loss.value_norm, rl2.policy.cell) == (3e-4, False, "lstm")
     assert rl2_config.validate(rl2) == rl2
     with pytest.raises(ConfigError, match="cell=gpt.*--cell.*'gru', 'lstm'"):
         apply_overrides(preset("rl2"), ["cell=gpt"])
@@ -150,13 +183,14 @@ def test_to_dict_and_back_through_json(name):
     config = apply_overrides(preset(name), ["seed=5"])
     data = json.loads(json.dumps(config_to_dict(config)))
     assert config_from_dict(type(config), data) == config
-    assert data == json.loads(json.dumps(dataclasses.asdict(config)))  # flat, as runs wrote them before
+    assert data == json.loads(json.dumps(dataclasses.asdict(config)))  # nested: one dict per sub-config
+    assert isinstance(data["policy"], dict) and "hidden_sizes" not in data and "hidden_size" not in data
 
 
 def test_an_older_run_config_without_a_newer_field_still_loads():
     data = config_to_dict(preset("rl2"))
-    del data["max_unroll"]
-    assert config_from_dict(rl2_config.RL2Config, data).max_unroll == 1000
+    del data["optimizer"]["max_unroll"]
+    assert config_from_dict(rl2_config.RL2Config, data).optimizer.max_unroll == 1000
     with pytest.raises(ConfigError, match="'hidden'"):
         config_from_dict(rl2_config.RL2Config, {**data, "hidden": 3})
 
@@ -189,6 +223,6 @@ def test_random_overrides_equal_dataclasses_replace_and_survive_json(name, data)
     values = {spec.path: data.draw(_leaf_values(spec)) for spec in specs}
     items = [f"{path}={','.join(map(repr, v)) if isinstance(v, tuple) else repr(v) if isinstance(v, float) else v}"
              for path, v in values.items()]
-    expected = dataclasses.replace(config, **values)
+    expected = replace_leaves(config, **values)
     assert apply_overrides(config, items) == expected
     assert config_from_dict(type(config), json.loads(json.dumps(config_to_dict(expected)))) == expected

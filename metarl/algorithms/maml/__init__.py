@@ -41,4 +41,4 @@ def MAML(*, env: str, **overrides: Any) -> Any:  # noqa: N802 - named like the c
 
 
 __all__ = ["MAML", "ALGORITHM", "CONFIG", "PRESETS", "AdaptedPolicy", "MamlConfig", "MamlEvalOptions", "MamlLearner",
-           "build_learner", "evaluate", "make_agent", "make_config"]
+           "build_learner", "evaluate", "make_agent", "make_config", "validate"]

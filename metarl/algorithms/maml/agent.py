@@ -51,14 +51,14 @@ def make_agent(learner: Any, task: TaskBatch, *, episodes: int | None = None, st
     ``steps`` inner steps (default eval_steps) of ``episodes`` episodes each (default eval_episodes)."""
     if len(task) != 1:
         raise ConfigError(f"adapt takes one task (a batch of 1), got {len(task)}")
-    c = learner.config
-    steps = check_count("steps", c.eval_steps if steps is None else steps)
-    episodes = check_count("episodes", c.eval_episodes if episodes is None else episodes)
+    ev, loss = learner.config.evaluation, learner.config.loss
+    steps = check_count("steps", ev.eval_steps if steps is None else steps)
+    episodes = check_count("episodes", ev.eval_episodes if episodes is None else episodes)
     learner.eval_sampler.reseed(seed)
+    lrs = step_size_schedule(ev.eval_lrs[0], ev.eval_lrs[-1], steps)
     sampled = sample_adaptation(policy=learner.policy, sampler=learner.eval_sampler, tasks=task, episodes=episodes,
-                                step_sizes=learner.inner_step_sizes(step_size_schedule(c.eval_lrs[0], c.eval_lrs[-1],
-                                                                                       steps)),
-                                gamma=c.gamma, gae_lambda=c.gae_lambda, truncation=c.truncation)
+                                step_sizes=learner.inner_step_sizes(lrs), gamma=loss.gamma, gae_lambda=loss.gae_lambda,
+                                truncation=loss.truncation)
     obs_dim = int(learner.env.single_observation_space.shape[0])
     return AdaptedPolicy(policy=learner.policy, params=sampled.params, obs_dim=obs_dim,
                          returns_by_step=[float(b.returns[0]) for b in sampled.batches])

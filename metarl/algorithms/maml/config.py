@@ -1,4 +1,7 @@
-"""MAML's configuration: one dataclass whose fields are the CLI flags, and per-env presets.
+"""MAML's configuration: a dataclass of sub-configs whose leaves are the CLI flags, and per-env presets.
+
+Presets, ``make_config`` overrides and flags name leaves by their own (unique) names, wherever
+the tree puts them: ``inner_lr`` is ``config.inner.inner_lr``, ``--inner-lr`` on the command line.
 
 The navigation2d preset is the paper's set-up (Finn et al. 2017, section 5.3 and appendix): MLP
 2x100 ReLU, Gaussian policy, one vanilla-policy-gradient inner step of size 0.1 with a linear
@@ -12,6 +15,7 @@ import dataclasses
 from dataclasses import field
 from typing import Any, Literal
 
+from metarl.config_cli import leaf_path, replace_leaves
 from metarl.errors import ConfigError
 from metarl.rl.returns import Truncation, check_truncation
 from metarl.rollout import check_backend
@@ -28,34 +32,54 @@ def _f(default: Any, help: str) -> Any:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class MamlConfig:
-    env: str = _f("navigation2d", "task family")
-    seed: int = _f(0, "seed of tasks, sampling and initialisation")
-    iterations: int = _f(500, "meta-iterations")
-    device: str = _f("cpu", "torch device")
-    backend: str = _f("local", "sampling backend: local, or ray (pip install 'metarl[distributed]')")
-    workers: int = _f(1, "sampling slices / Ray workers (results depend on the seed and this, not on the backend)")
-    ray_address: str = _f("", "address of an existing Ray cluster; empty starts a local Ray instance")
-    compile: bool = _f(False, "sample through torch.compile of the policy forward (falls back to eager if "
-                             "compiling fails; pays for large batches, not at the presets' sizes on CPU)")
+class PolicyConfig:
+    """The policy network: what is built once and then adapted, so every field fixes its shape
+    or its output distribution (a checkpoint only loads into the same ones)."""
+
     hidden_sizes: tuple[int, ...] = _f((100, 100), "hidden layer sizes of the policy MLP")
     activation: str = _f("relu", "hidden activation: relu or tanh")
     init_std: float = _f(1.0, "initial action standard deviation (Gaussian policies)")
     normalize_actions: bool = _f(False, "Gaussian policies act in [-1, 1], mapped onto the env's action bounds "
                                         "(rllab's normalize, under which the MAML paper ran)")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SamplingConfig:
+    """How much experience one meta-iteration collects: every inner and every outer step works on
+    a batch of meta_batch_size tasks x episodes_per_task episodes."""
+
     meta_batch_size: int = _f(20, "tasks per meta-iteration")
     episodes_per_task: int = _f(20, "episodes per task for every inner step and for the outer step")
-    max_episode_steps: int = _f(0, "episode length limit; 0 keeps the env's own")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class InnerConfig:
+    """The adaptation step and how the meta-gradient goes through it: the part of MAML that is
+    not a plain policy-gradient method."""
+
     inner_steps: int = _f(1, "K, policy-gradient adaptation steps per task")
     inner_lr: float = _f(0.1, "inner step size")
     learn_inner_lr: bool = _f(False, "Meta-SGD: learn one step size per parameter entry")
     first_order: bool = _f(False, "drop the second-order terms of the meta-gradient (FOMAML)")
     estimator: Estimator = _f("plain", "meta-gradient estimator: plain (MAML paper), dice (exact: "
                               "magic box on the inner episodes' sampling distribution), lvc (ProMP)")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LossConfig:
+    """How returns become advantages, shared by the inner and the outer objective."""
+
     gamma: float = _f(0.99, "discount")
     gae_lambda: float = _f(1.0, "GAE lambda over the linear baseline (1 = returns minus baseline)")
     truncation: Truncation = _f("bootstrap", "an episode cut by the time limit: bootstrap (from the baseline at "
                                 "its final observation) or terminal (rllab's protocol, as in the MAML paper)")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OptimizerConfig:
+    """The outer (meta-parameter) update: outer picks TRPO or PPO, and only the fields marked with
+    its name apply."""
+
     outer: Outer = _f("trpo", "outer optimiser: trpo (paper) or ppo (clipped objective, ProMP)")
     max_kl: float = _f(0.01, "TRPO: KL bound on the adapted policies")
     cg_iterations: int = _f(10, "TRPO: conjugate-gradient iterations")
@@ -66,11 +90,46 @@ class MamlConfig:
     outer_lr: float = _f(1e-3, "PPO: Adam step size of the outer update")
     ppo_epochs: int = _f(5, "PPO: gradient steps on each meta-batch")
     ppo_clip: float = _f(0.2, "PPO: likelihood-ratio clip")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EvaluationConfig:
+    """Validation during training and the held-out evaluation protocol: they change what is
+    measured, never what is learned."""
+
     validation_tasks: int = _f(20, "size of the fixed validation task set")
     eval_episodes: int = _f(40, "evaluation: episodes per task for every adaptation step")
     eval_steps: int = _f(3, "evaluation: adaptation steps (may exceed inner_steps)")
     eval_lrs: tuple[float, ...] = _f((0.1, 0.05), "evaluation step sizes: first step, then the rest")
+
+
+def _group(cls: type) -> Any:
+    return field(default_factory=cls)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MamlConfig:
+    """All of a MAML run. The top-level fields are the ones generic code reads (``metarl.building``:
+    env, seed, backend, ...); the algorithm's own settings sit in sub-configs. Every leaf keeps a
+    flat name (``--inner-lr``, ``make_config(env, inner_lr=...)``, the presets' keys)."""
+
+    env: str = _f("navigation2d", "task family")
+    seed: int = _f(0, "seed of tasks, sampling and initialisation")
+    iterations: int = _f(500, "meta-iterations")
+    device: str = _f("cpu", "torch device")
+    backend: str = _f("local", "sampling backend: local, or ray (pip install 'metarl[distributed]')")
+    workers: int = _f(1, "sampling slices / Ray workers (results depend on the seed and this, not on the backend)")
+    ray_address: str = _f("", "address of an existing Ray cluster; empty starts a local Ray instance")
+    compile: bool = _f(False, "sample through torch.compile of the policy forward (falls back to eager if "
+                             "compiling fails; pays for large batches, not at the presets' sizes on CPU)")
+    max_episode_steps: int = _f(0, "episode length limit; 0 keeps the env's own")
     task_options: tuple[str, ...] = _f((), "task distribution options as name=value (e.g. arms=5)")
+    policy: PolicyConfig = _group(PolicyConfig)
+    sampling: SamplingConfig = _group(SamplingConfig)
+    inner: InnerConfig = _group(InnerConfig)
+    loss: LossConfig = _group(LossConfig)
+    optimizer: OptimizerConfig = _group(OptimizerConfig)
+    evaluation: EvaluationConfig = _group(EvaluationConfig)
 
     def task_kwargs(self) -> dict[str, Any]:
         return task_kwargs(self.task_options)
@@ -103,58 +162,67 @@ def _positive(name: str, value: float) -> None:
 
 
 def validate(config: MamlConfig) -> MamlConfig:
-    """Clear errors for values the algorithm cannot run with."""
+    """Clear errors for values the algorithm cannot run with, naming the flat field (= flag) name."""
     check_backend(config.backend, config.workers, config.ray_address)
     if config.compile and config.backend != "local":
         raise ConfigError(f"compile=True needs backend='local', got backend={config.backend!r}")
-    for name in ("iterations", "meta_batch_size", "episodes_per_task", "inner_steps", "cg_iterations",
-                 "ls_max_steps", "ppo_epochs", "validation_tasks", "eval_episodes", "eval_steps"):
-        value = getattr(config, name)
+    policy, sampling, inner, loss = config.policy, config.sampling, config.inner, config.loss
+    opt, ev = config.optimizer, config.evaluation
+    counts = {"iterations": config.iterations, "meta_batch_size": sampling.meta_batch_size,
+              "episodes_per_task": sampling.episodes_per_task, "inner_steps": inner.inner_steps,
+              "cg_iterations": opt.cg_iterations, "ls_max_steps": opt.ls_max_steps, "ppo_epochs": opt.ppo_epochs,
+              "validation_tasks": ev.validation_tasks, "eval_episodes": ev.eval_episodes, "eval_steps": ev.eval_steps}
+    for name, value in counts.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
-    if config.fvp_episodes < 0:
-        raise ConfigError(f"fvp_episodes must be >= 0 (0 = all), got {config.fvp_episodes}")
+    if opt.fvp_episodes < 0:
+        raise ConfigError(f"fvp_episodes must be >= 0 (0 = all), got {opt.fvp_episodes}")
     if config.max_episode_steps < 0:
         raise ConfigError(f"max_episode_steps must be >= 0 (0 = the env's own), got {config.max_episode_steps}")
-    for name in ("inner_lr", "max_kl", "outer_lr", "ppo_clip", "init_std"):
-        _positive(name, getattr(config, name))
-    if not config.eval_lrs or any(lr <= 0 for lr in config.eval_lrs):
-        raise ConfigError(f"eval_lrs must be step sizes > 0, got {config.eval_lrs}")
-    if not 0 < config.gamma <= 1 or not 0 <= config.gae_lambda <= 1:
-        raise ConfigError(f"gamma must be in (0, 1] and gae_lambda in [0, 1], got {config.gamma}, {config.gae_lambda}")
-    if not 0 < config.ls_backtrack_ratio < 1:
-        raise ConfigError(f"ls_backtrack_ratio must be in (0, 1), got {config.ls_backtrack_ratio}")
-    if config.estimator not in ("plain", "dice", "lvc"):
-        raise ConfigError(f"estimator must be plain, dice or lvc, got {config.estimator!r}")
-    check_truncation(config.truncation)
-    if config.outer not in ("trpo", "ppo"):
-        raise ConfigError(f"outer must be trpo or ppo, got {config.outer!r}")
-    if not config.hidden_sizes or any(h < 1 for h in config.hidden_sizes):
-        raise ConfigError(f"hidden_sizes must be positive integers, got {config.hidden_sizes}")
+    for name, value in (("inner_lr", inner.inner_lr), ("max_kl", opt.max_kl), ("outer_lr", opt.outer_lr),
+                        ("ppo_clip", opt.ppo_clip), ("init_std", policy.init_std)):
+        _positive(name, value)
+    if not ev.eval_lrs or any(lr <= 0 for lr in ev.eval_lrs):
+        raise ConfigError(f"eval_lrs must be step sizes > 0, got {ev.eval_lrs}")
+    if not 0 < loss.gamma <= 1 or not 0 <= loss.gae_lambda <= 1:
+        raise ConfigError(f"gamma must be in (0, 1] and gae_lambda in [0, 1], got {loss.gamma}, {loss.gae_lambda}")
+    if not 0 < opt.ls_backtrack_ratio < 1:
+        raise ConfigError(f"ls_backtrack_ratio must be in (0, 1), got {opt.ls_backtrack_ratio}")
+    if inner.estimator not in ("plain", "dice", "lvc"):
+        raise ConfigError(f"estimator must be plain, dice or lvc, got {inner.estimator!r}")
+    check_truncation(loss.truncation)
+    if opt.outer not in ("trpo", "ppo"):
+        raise ConfigError(f"outer must be trpo or ppo, got {opt.outer!r}")
+    if not policy.hidden_sizes or any(h < 1 for h in policy.hidden_sizes):
+        raise ConfigError(f"hidden_sizes must be positive integers, got {policy.hidden_sizes}")
     config.task_kwargs()
     return config
 
 
 REQUIRED_WITHOUT_PRESET = ("inner_lr", "meta_batch_size", "episodes_per_task", "iterations")
+GROUPS = ("policy", "sampling", "inner", "loss", "optimizer", "evaluation")
+
+
+def _tuples(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}
 
 
 def make_config(env: str, **overrides: Any) -> MamlConfig:
-    """The preset of ``env`` with ``overrides``, validated. An env without a preset runs only when
-    the hyperparameters that matter most are given (``REQUIRED_WITHOUT_PRESET``): the defaults are
-    the navigation paper's and would silently be wrong elsewhere."""
-    missing = [name for name in REQUIRED_WITHOUT_PRESET if name not in overrides]
-    if env not in PRESETS and missing:
-        raise ConfigError(
-            f"MAML has no preset for env {env!r} (presets: {', '.join(sorted(PRESETS))}); give its "
-            f"hyperparameters explicitly, at least {', '.join(missing)}"
-        )
-    names = {f.name for f in dataclasses.fields(MamlConfig)}
-    unknown = set(overrides) - names
-    if unknown:
-        raise ConfigError(f"unknown MAML config fields {sorted(unknown)}; known: {sorted(names)}")
-    values = {**PRESETS.get(env, {}), **overrides, "env": env}
-    for key, value in values.items():
-        if isinstance(value, list):
-            values[key] = tuple(value)
-    return validate(MamlConfig(**values))
-
+    """The preset of ``env`` with ``overrides``, validated. Presets and overrides use the flat leaf
+    names (``inner_lr=0.05``; dotted paths such as ``inner.inner_lr`` work too); an unknown name
+    raises ``ConfigError`` naming it. An env without a preset runs only when the hyperparameters
+    that matter most are given (``REQUIRED_WITHOUT_PRESET``): the defaults are the navigation
+    paper's and would silently be wrong elsewhere."""
+    overrides.pop("env", None)
+    config = replace_leaves(replace_leaves(MamlConfig(env=env), **_tuples(PRESETS.get(env, {}))),
+                            **_tuples(overrides))
+    if env not in PRESETS:  # a whole sub-config given (inner=InnerConfig(...)) gives all its leaves
+        given = {name if name in GROUPS else leaf_path(MamlConfig, name) for name in overrides}
+        missing = [name for name in REQUIRED_WITHOUT_PRESET
+                   if not {leaf_path(MamlConfig, name), leaf_path(MamlConfig, name).split(".")[0]} & given]
+        if missing:
+            raise ConfigError(
+                f"MAML has no preset for env {env!r} (presets: {', '.join(sorted(PRESETS))}); give its "
+                f"hyperparameters explicitly, at least {', '.join(missing)}"
+            )
+    return validate(config)

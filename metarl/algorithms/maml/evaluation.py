@@ -24,6 +24,7 @@ import torch
 
 from metarl.algorithms.maml.adaptation import step_size_schedule
 from metarl.algorithms.maml.learner import MamlLearner
+from metarl.config_cli import replace_leaves
 from metarl.results import Curve, EvaluationResult
 from metarl.runs import save_torch
 from metarl.tasks import TaskBatch, check_count
@@ -64,7 +65,7 @@ class MamlEvalOptions:
 
 def _baseline_learner(learner: MamlLearner, *, seed: int, joint: bool) -> MamlLearner:
     torch.manual_seed(seed)
-    config = dataclasses.replace(learner.config, seed=seed, learn_inner_lr=False)
+    config = replace_leaves(learner.config, seed=seed, learn_inner_lr=False)
     return MamlLearner(config=config, env=learner.env_factory, tasks=learner.tasks, sampler=learner.sampler,
                        joint=joint)
 
@@ -104,17 +105,17 @@ def evaluate(
     baselines of the module docstring (``baselines``: other runs' MAML learners by name, adapted
     the same way). The pretrained baseline is cached in ``cache_dir`` (the run directory)."""
     options = options or MamlEvalOptions()
-    c = learner.config
-    episodes = check_count("episodes", c.eval_episodes if options.episodes is None else options.episodes)
+    c, ev = learner.config, learner.config.evaluation
+    episodes = check_count("episodes", ev.eval_episodes if options.episodes is None else options.episodes)
     pretrain_iterations = check_count("pretrain_iterations", c.iterations if options.pretrain_iterations is None
                                       else options.pretrain_iterations)
     num_tasks = check_count("num_tasks", num_tasks)
-    steps = check_count("steps", c.eval_steps if options.steps is None else options.steps)
+    steps = check_count("steps", ev.eval_steps if options.steps is None else options.steps)
     tasks = learner.tasks.test_tasks(num_tasks)
-    lrs = step_size_schedule(c.eval_lrs[0], c.eval_lrs[-1], steps)
+    lrs = step_size_schedule(ev.eval_lrs[0], ev.eval_lrs[-1], steps)
     torch.manual_seed(seed)
     details: dict[str, Any] = {"steps": steps, "step_sizes": lrs, "episodes_per_step": episodes,
-                               "estimator": c.estimator, "first_order": c.first_order}
+                               "estimator": c.inner.estimator, "first_order": c.inner.first_order}
     maml_curve = learner.post_adaptation_returns(tasks, lrs=lrs, episodes=episodes, seed=seed)
     details.update(summarize(maml_curve))
     others: dict[str, MamlLearner] = dict(baselines or {})

@@ -36,16 +36,17 @@ def build_policy(env: Any, config: MamlConfig) -> nn.Module:
     obs_dim = int(env.single_observation_space.shape[0])
     space = env.single_action_space
     if isinstance(space, gym.spaces.Discrete):
-        return CategoricalMLPPolicy(obs_dim=obs_dim, n_actions=int(space.n), hidden_sizes=config.hidden_sizes,
-                                    activation=config.activation)
+        return CategoricalMLPPolicy(obs_dim=obs_dim, n_actions=int(space.n), hidden_sizes=config.policy.hidden_sizes,
+                                    activation=config.policy.activation)
     bounds = None
-    if config.normalize_actions:
+    if config.policy.normalize_actions:
         if not (np.isfinite(space.low).all() and np.isfinite(space.high).all()):
             raise ValueError(f"normalize_actions needs a bounded action space; {config.env!r} has "
                              f"low={space.low.tolist()}, high={space.high.tolist()}")
         bounds = (space.low.tolist(), space.high.tolist())
-    return GaussianMLPPolicy(obs_dim=obs_dim, act_dim=int(space.shape[0]), hidden_sizes=config.hidden_sizes,
-                             activation=config.activation, init_std=config.init_std, action_bounds=bounds)
+    return GaussianMLPPolicy(obs_dim=obs_dim, act_dim=int(space.shape[0]), hidden_sizes=config.policy.hidden_sizes,
+                             activation=config.policy.activation, init_std=config.policy.init_std,
+                             action_bounds=bounds)
 
 
 def _detached_distribution(policy: nn.Module, obs: torch.Tensor, params: Mapping[str, torch.Tensor]) -> Distribution:
@@ -69,13 +70,14 @@ class MamlLearner:
         self.env = env()
         self.eval_sampler = Sampler(env_factory=env, device=self.device, seed=config.seed + 1)
         self.train_rng = tasks.train_rng()
-        self.validation_set = tasks.validation_tasks(config.validation_tasks)
+        self.validation_set = tasks.validation_tasks(config.evaluation.validation_tasks)
         self.policy = build_policy(self.env, config).to(self.device)
         self.step_sizes: dict[str, torch.Tensor] | None = None
-        if config.learn_inner_lr:
-            self.step_sizes = {k: torch.full_like(v, config.inner_lr, requires_grad=True)
+        if config.inner.learn_inner_lr:
+            self.step_sizes = {k: torch.full_like(v, config.inner.inner_lr, requires_grad=True)
                                for k, v in named_params(self.policy).items()}
-        self.optimizer = torch.optim.Adam(self.meta_parameters(), lr=config.outer_lr) if config.outer == "ppo" else None
+        outer = config.optimizer
+        self.optimizer = torch.optim.Adam(self.meta_parameters(), lr=outer.outer_lr) if outer.outer == "ppo" else None
 
     def joint_twin(self) -> MamlLearner:
         """A learner of the same config and objects trained with ``joint=True``: the pretrained,
@@ -97,7 +99,7 @@ class MamlLearner:
 
     @property
     def train_steps(self) -> int:
-        return 0 if self.joint else self.config.inner_steps
+        return 0 if self.joint else self.config.inner.inner_steps
 
     def inner_step_sizes(self, lrs: list[float]) -> list[Any]:
         """The step size of each step: the learned ones (Meta-SGD) or the given numbers."""
@@ -108,13 +110,13 @@ class MamlLearner:
         """Adapted parameters ``[tasks, ...]`` as a function of the meta-parameters, recomputed on
         the stored inner batches; also the total log-probability ``[tasks]`` of those batches under
         the parameters that sampled them (for the DiCE sampling term)."""
-        c = self.config
+        inner = self.config.inner
         params = expand_params(named_params(self.policy), tasks)
         log_prob_sum = next(iter(params.values())).new_zeros(tasks)  # on the policy's device and dtype
-        lrs = self.inner_step_sizes([c.inner_lr] * len(batches))
+        lrs = self.inner_step_sizes([inner.inner_lr] * len(batches))
         for batch, lr in zip(batches, lrs, strict=True):
-            step = policy_inner_step(self.policy, params, batch, lr, estimator=c.estimator,
-                                     create_graph=create_graph, first_order=c.first_order)
+            step = policy_inner_step(self.policy, params, batch, lr, estimator=inner.estimator,
+                                     create_graph=create_graph, first_order=inner.first_order)
             logp = step.log_probs
             log_prob_sum = log_prob_sum + (logp * batch.mask).sum(tuple(range(1, logp.dim())))
             params = step.adapted
@@ -126,10 +128,10 @@ class MamlLearner:
         c = self.config
         params, log_prob_sum = self.replay(batches, tasks=post.obs.shape[0], create_graph=create_graph)
         dist = self.policy.distribution(post.obs, params)
-        clip = c.ppo_clip if c.outer == "ppo" else None
+        clip = c.optimizer.ppo_clip if c.optimizer.outer == "ppo" else None
         surrogate = outer_surrogate(dist.log_prob(post.actions), post.old_log_probs, post.advantages, post.mask,
                                     clip=clip)
-        if c.estimator == "dice" and batches:
+        if c.inner.estimator == "dice" and batches:
             surrogate = surrogate + sampling_term(log_prob_sum, post.value)
         kl = task_mean(kl_divergence(old, dist), post.mask).mean()
         return -surrogate.mean(), kl
@@ -137,11 +139,11 @@ class MamlLearner:
     # ------------------------------------------------------------------ protocol
     def train_iteration(self, iteration: int) -> dict[str, float]:
         c = self.config
-        tasks = self.tasks.train_batch(c.meta_batch_size, self.train_rng)
+        tasks = self.tasks.train_batch(c.sampling.meta_batch_size, self.train_rng)
         sampled = sample_adaptation(
-            policy=self.policy, sampler=self.sampler, tasks=tasks, episodes=c.episodes_per_task,
-            step_sizes=self.inner_step_sizes([c.inner_lr] * self.train_steps), gamma=c.gamma,
-            gae_lambda=c.gae_lambda, estimator=c.estimator, truncation=c.truncation)
+            policy=self.policy, sampler=self.sampler, tasks=tasks, episodes=c.sampling.episodes_per_task,
+            step_sizes=self.inner_step_sizes([c.inner.inner_lr] * self.train_steps), gamma=c.loss.gamma,
+            gae_lambda=c.loss.gae_lambda, estimator=c.inner.estimator, truncation=c.loss.truncation)
         *inner, post = sampled.batches
         old = _detached_distribution(self.policy, post.obs, sampled.params)
         start = time.perf_counter()
@@ -159,20 +161,20 @@ class MamlLearner:
         return metrics
 
     def _outer_update(self, objective: Any, sampled: SampledAdaptation) -> dict[str, float]:
-        c = self.config
-        if c.outer == "trpo":
+        inner, opt = self.config.inner, self.config.optimizer
+        if opt.outer == "trpo":
             fvp = None
             if self.step_sizes is None:  # Meta-SGD falls back to the generic double backward
                 fvp = gauss_newton_fvp(
                     policy=self.policy, trace=sampled.trace, inner=sampled.batches[:-1], post=sampled.batches[-1],
-                    step_sizes=[c.inner_lr] * self.train_steps, estimator=c.estimator,
-                    first_order=c.first_order, damping=c.cg_damping, episodes=c.fvp_episodes)
-            stats = trpo_step(params=self.meta_parameters(), objective=objective, max_kl=c.max_kl,
-                              damping=c.cg_damping, cg_iterations=c.cg_iterations,
-                              backtrack_ratio=c.ls_backtrack_ratio, max_backtracks=c.ls_max_steps, fvp=fvp)
+                    step_sizes=[inner.inner_lr] * self.train_steps, estimator=inner.estimator,
+                    first_order=inner.first_order, damping=opt.cg_damping, episodes=opt.fvp_episodes)
+            stats = trpo_step(params=self.meta_parameters(), objective=objective, max_kl=opt.max_kl,
+                              damping=opt.cg_damping, cg_iterations=opt.cg_iterations,
+                              backtrack_ratio=opt.ls_backtrack_ratio, max_backtracks=opt.ls_max_steps, fvp=fvp)
             return stats.metrics()
         losses = []
-        for _ in range(c.ppo_epochs):
+        for _ in range(opt.ppo_epochs):
             loss, kl = objective(True)
             self.optimizer.zero_grad()
             loss.backward()
@@ -188,13 +190,13 @@ class MamlLearner:
         if seed is not None:
             self.eval_sampler.reseed(seed)
         return adaptation_returns(policy=self.policy, sampler=self.eval_sampler, tasks=tasks, episodes=episodes,
-                                  step_sizes=self.inner_step_sizes(lrs), gamma=self.config.gamma,
-                                  gae_lambda=self.config.gae_lambda, truncation=self.config.truncation)
+                                  step_sizes=self.inner_step_sizes(lrs), gamma=self.config.loss.gamma,
+                                  gae_lambda=self.config.loss.gae_lambda, truncation=self.config.loss.truncation)
 
     def validate(self) -> float:
         c = self.config
-        curve = self.post_adaptation_returns(self.validation_set, lrs=[c.inner_lr] * c.inner_steps,
-                                             episodes=c.episodes_per_task)
+        curve = self.post_adaptation_returns(self.validation_set, lrs=[c.inner.inner_lr] * c.inner.inner_steps,
+                                             episodes=c.sampling.episodes_per_task)
         return float(curve[-1].mean())
 
     def state_dict(self) -> dict[str, Any]:

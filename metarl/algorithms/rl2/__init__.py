@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from metarl.algorithms.registry import AlgorithmSpec
@@ -15,6 +14,7 @@ from metarl.algorithms.rl2.agent import MemoryAgent, make_agent
 from metarl.algorithms.rl2.config import PRESETS, VARIANTS, RL2Config, make_config, validate
 from metarl.algorithms.rl2.evaluation import RL2EvalOptions, evaluate
 from metarl.algorithms.rl2.learner import RL2Learner
+from metarl.config_cli import replace_leaves
 
 CONFIG = RL2Config
 
@@ -31,7 +31,7 @@ def build_learner(config: RL2Config, *, env: Any = None, tasks: Any = None, samp
 
 def build_oracle(config: RL2Config) -> RL2Learner:
     """The task-aware oracle of ``config``: the same learner with ``task_aware=True``."""
-    return build_learner(dataclasses.replace(config, task_aware=True))
+    return build_learner(replace_leaves(config, task_aware=True))
 
 
 ALGORITHM = AlgorithmSpec(
@@ -51,4 +51,4 @@ def RL2(*, env: str, **overrides: Any) -> Any:  # noqa: N802 - named like the cl
 
 
 __all__ = ["RL2", "ALGORITHM", "CONFIG", "PRESETS", "VARIANTS", "MemoryAgent", "RL2Config", "RL2EvalOptions",
-           "RL2Learner", "build_learner", "build_oracle", "evaluate", "make_agent", "make_config"]
+           "RL2Learner", "build_learner", "build_oracle", "evaluate", "make_agent", "make_config", "validate"]

@@ -75,7 +75,7 @@ def make_agent(learner: Any, task: TaskBatch, *, episodes: int | None = None, se
         env = learner.env_factory(tasks=task)
         env.reset(seed=seed)
         for _ in range(n):
-            _play_episode(agent, env, deterministic=learner.config.eval_deterministic)
+            _play_episode(agent, env, deterministic=learner.config.evaluation.eval_deterministic)
     return agent
 
 

@@ -1,4 +1,7 @@
-"""RL²'s configuration: one dataclass (every field a CLI flag), presets per env, validation.
+"""RL²'s configuration: a dataclass of sub-configs (every leaf a CLI flag), presets per env, validation.
+
+Presets, ``make_config`` overrides and flags name leaves by their own (unique) names, wherever
+the tree puts them: ``lr`` is ``config.optimizer.lr``, ``--lr`` on the command line.
 
 ``make_config(name, **overrides)`` takes an env family (``"bandit"``) or a named variant of one
 (``"bandit-k5-n100"``: the settings of one row of the paper's tables), applies the preset and the
@@ -11,6 +14,7 @@ import dataclasses
 from dataclasses import field
 from typing import Any, Literal
 
+from metarl.config_cli import replace_leaves
 from metarl.envs.registry import FAMILIES, family
 from metarl.errors import ConfigError
 from metarl.rollout import check_backend
@@ -22,7 +26,65 @@ def _help(text: str) -> dict[str, str]:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class PolicyConfig:
+    """The recurrent actor-critic: its shape and what it sees, fixed when it is built (a
+    checkpoint only loads into the same ones)."""
+
+    hidden_size: int = field(default=256, metadata=_help("recurrent units"))
+    cell: Literal["gru", "lstm"] = field(default="gru", metadata=_help("recurrent cell"))
+    embed_size: int = field(default=0, metadata=_help("tanh input embedding before the cell; 0 = none"))
+    log_std: Literal["parameter", "head"] = field(
+        default="parameter", metadata=_help("Gaussian log-std: learned state-independent parameter or output head"))
+    init_std: float = field(default=1.0, metadata=_help("initial action std (continuous actions)"))
+    separate_value: bool = field(default=False, metadata=_help("value gets its own recurrent cell (no shared trunk)"))
+    reward_input_scale: float = field(default=1.0, metadata=_help("previous reward is multiplied by this on input"))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LossConfig:
+    """PPO's objective over whole trials: how rewards become advantages and targets, and the
+    weights of its terms."""
+
+    reward_scale: float = field(default=1.0, metadata=_help("rewards are multiplied by this for training"))
+    gamma: float = field(default=0.99, metadata=_help("discount over the whole trial"))
+    gae_lambda: float = field(default=0.3, metadata=_help("GAE lambda over the whole trial"))
+    clip_range: float = field(default=0.2, metadata=_help("PPO ratio clip"))
+    value_coef: float = field(default=0.5, metadata=_help("weight of the value loss"))
+    entropy_coef: float = field(default=0.01, metadata=_help("entropy bonus at the first iteration"))
+    entropy_final: float = field(default=0.0, metadata=_help("entropy bonus at the last iteration (linear decay)"))
+    value_norm: bool = field(default=False, metadata=_help("learn values in running-normalised units"))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OptimizerConfig:
+    """How the loss is minimised: Adam's schedule, the passes over each batch, and how far
+    gradients are backpropagated through time."""
+
+    lr: float = field(default=1e-3, metadata=_help("Adam learning rate"))
+    lr_decay: bool = field(default=False, metadata=_help("decay the learning rate linearly to 0"))
+    ppo_epochs: int = field(default=4, metadata=_help("passes over each batch of trials"))
+    minibatches: int = field(default=4, metadata=_help("minibatches per epoch (of whole trials / chunks)"))
+    max_grad_norm: float = field(default=0.5, metadata=_help("gradient norm clip"))
+    tbptt: int = field(default=0, metadata=_help("truncated BPTT chunk length; 0 = backprop through whole trials"))
+    max_unroll: int = field(default=1000, metadata=_help("longest trial unrolled in one backward pass"))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EvaluationConfig:
+    """Validation during training (checkpoint selection) and how the agent acts when measured:
+    they change what is measured, never what is learned."""
+
+    validation_tasks: int = field(default=200, metadata=_help("fixed validation tasks for checkpoint selection"))
+    eval_deterministic: bool = field(default=False, metadata=_help("act with the mode at validation/evaluation"))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class RL2Config:
+    """All of an RL² run. The top-level fields are those generic code reads and the task set-up
+    (trials of ``episodes_per_trial`` episodes, the task-aware oracle switch); the learner's own
+    settings sit in sub-configs. Every leaf keeps a flat name (``--hidden-size``,
+    ``make_config(env, lr=...)``, the presets' keys)."""
+
     env: str = field(metadata=_help("task family (see `metarl envs`)"))
     preset: str = field(default="", metadata=_help("the preset / variant the config was made from"))
     seed: int = field(default=0, metadata=_help("seed of tasks, environments and weights"))
@@ -32,40 +94,16 @@ class RL2Config:
     workers: int = field(default=1, metadata=_help("sampling slices / Ray workers (results depend on this)"))
     ray_address: str = field(default="", metadata=_help("existing Ray cluster; empty starts a local instance"))
     # --- the task set-up
-    episodes_per_trial: int = field(default=10, metadata=_help("n: episodes per trial on one task"))
     task_options: tuple[str, ...] = field(
         default=(), metadata=_help("task distribution options as name=value (the bandit's arms=10)"))
     max_episode_steps: int = field(default=0, metadata=_help("episode time limit; 0 = the env's default"))
+    episodes_per_trial: int = field(default=10, metadata=_help("n: episodes per trial on one task"))
     trials_per_iteration: int = field(default=256, metadata=_help("trials (= tasks) sampled per iteration"))
-    # --- the policy
-    hidden_size: int = field(default=256, metadata=_help("recurrent units"))
-    cell: Literal["gru", "lstm"] = field(default="gru", metadata=_help("recurrent cell"))
-    embed_size: int = field(default=0, metadata=_help("tanh input embedding before the cell; 0 = none"))
-    log_std: Literal["parameter", "head"] = field(
-        default="parameter", metadata=_help("Gaussian log-std: learned state-independent parameter or output head"))
-    init_std: float = field(default=1.0, metadata=_help("initial action std (continuous actions)"))
-    separate_value: bool = field(default=False, metadata=_help("value gets its own recurrent cell (no shared trunk)"))
-    reward_input_scale: float = field(default=1.0, metadata=_help("previous reward is multiplied by this on input"))
-    # --- PPO over whole trials
-    reward_scale: float = field(default=1.0, metadata=_help("rewards are multiplied by this for training"))
-    gamma: float = field(default=0.99, metadata=_help("discount over the whole trial"))
-    gae_lambda: float = field(default=0.3, metadata=_help("GAE lambda over the whole trial"))
-    lr: float = field(default=1e-3, metadata=_help("Adam learning rate"))
-    lr_decay: bool = field(default=False, metadata=_help("decay the learning rate linearly to 0"))
-    ppo_epochs: int = field(default=4, metadata=_help("passes over each batch of trials"))
-    minibatches: int = field(default=4, metadata=_help("minibatches per epoch (of whole trials / chunks)"))
-    clip_range: float = field(default=0.2, metadata=_help("PPO ratio clip"))
-    value_coef: float = field(default=0.5, metadata=_help("weight of the value loss"))
-    entropy_coef: float = field(default=0.01, metadata=_help("entropy bonus at the first iteration"))
-    entropy_final: float = field(default=0.0, metadata=_help("entropy bonus at the last iteration (linear decay)"))
-    max_grad_norm: float = field(default=0.5, metadata=_help("gradient norm clip"))
-    value_norm: bool = field(default=False, metadata=_help("learn values in running-normalised units"))
-    tbptt: int = field(default=0, metadata=_help("truncated BPTT chunk length; 0 = backprop through whole trials"))
-    max_unroll: int = field(default=1000, metadata=_help("longest trial unrolled in one backward pass"))
-    # --- validation / evaluation
-    validation_tasks: int = field(default=200, metadata=_help("fixed validation tasks for checkpoint selection"))
-    eval_deterministic: bool = field(default=False, metadata=_help("act with the mode at validation/evaluation"))
     task_aware: bool = field(default=False, metadata=_help("oracle: append the task parameters to observations"))
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
 
     @property
     def max_trial_length(self) -> int:
@@ -141,40 +179,48 @@ def _check(name: str, ok: bool, value: Any, allowed: str) -> None:
 
 
 def validate(config: RL2Config) -> RL2Config:
-    """Raise a ValueError naming the first bad field; return ``config`` unchanged otherwise."""
+    """Raise a ConfigError naming the first bad field by its flat name (= its flag); return
+    ``config`` unchanged otherwise."""
     family(config.env)
     check_backend(config.backend, config.workers, config.ray_address)
-    for name in ("iterations", "episodes_per_trial", "trials_per_iteration", "hidden_size", "ppo_epochs",
-                 "minibatches", "validation_tasks", "max_unroll"):
-        value = getattr(config, name)
+    policy, loss, opt = config.policy, config.loss, config.optimizer
+    at_least_one = {"iterations": config.iterations, "episodes_per_trial": config.episodes_per_trial,
+                    "trials_per_iteration": config.trials_per_iteration, "hidden_size": policy.hidden_size,
+                    "ppo_epochs": opt.ppo_epochs, "minibatches": opt.minibatches,
+                    "validation_tasks": config.evaluation.validation_tasks, "max_unroll": opt.max_unroll}
+    for name, value in at_least_one.items():
         _check(name, isinstance(value, int) and not isinstance(value, bool) and value >= 1, value, "an integer >= 1")
-    for name in ("embed_size", "tbptt", "max_episode_steps"):
-        value = getattr(config, name)
+    for name, value in (("embed_size", policy.embed_size), ("tbptt", opt.tbptt),
+                        ("max_episode_steps", config.max_episode_steps)):
         _check(name, isinstance(value, int) and value >= 0, value, "an integer >= 0")
     task_kwargs(config.task_options)
-    for name in ("gamma", "gae_lambda"):
-        _check(name, 0.0 <= getattr(config, name) <= 1.0, getattr(config, name), "a number in [0, 1]")
-    for name in ("lr", "init_std", "clip_range", "max_grad_norm", "reward_scale"):
-        _check(name, getattr(config, name) > 0, getattr(config, name), "a number > 0")
-    for name in ("value_coef", "entropy_coef", "entropy_final"):
-        _check(name, getattr(config, name) >= 0, getattr(config, name), "a number >= 0")
-    _check("minibatches", config.minibatches <= config.trials_per_iteration, config.minibatches,
+    for name, value in (("gamma", loss.gamma), ("gae_lambda", loss.gae_lambda)):
+        _check(name, 0.0 <= value <= 1.0, value, "a number in [0, 1]")
+    for name, value in (("lr", opt.lr), ("init_std", policy.init_std), ("clip_range", loss.clip_range),
+                        ("max_grad_norm", opt.max_grad_norm), ("reward_scale", loss.reward_scale)):
+        _check(name, value > 0, value, "a number > 0")
+    for name, value in (("value_coef", loss.value_coef), ("entropy_coef", loss.entropy_coef),
+                        ("entropy_final", loss.entropy_final)):
+        _check(name, value >= 0, value, "a number >= 0")
+    _check("minibatches", opt.minibatches <= config.trials_per_iteration, opt.minibatches,
            f"at most trials_per_iteration ({config.trials_per_iteration})")
-    _check("cell", config.cell in ("gru", "lstm"), config.cell, "'gru' or 'lstm'")
-    _check("log_std", config.log_std in ("parameter", "head"), config.log_std, "'parameter' or 'head'")
+    _check("cell", policy.cell in ("gru", "lstm"), policy.cell, "'gru' or 'lstm'")
+    _check("log_std", policy.log_std in ("parameter", "head"), policy.log_std, "'parameter' or 'head'")
     length = config.max_trial_length
-    if config.tbptt == 0 and length > config.max_unroll:
+    if opt.tbptt == 0 and length > opt.max_unroll:
         raise ConfigError(
             f"a trial of episodes_per_trial={config.episodes_per_trial} episodes is up to {length} steps, "
-            f"longer than max_unroll={config.max_unroll}: set tbptt (truncated BPTT chunk length, e.g. 200) "
+            f"longer than max_unroll={opt.max_unroll}: set tbptt (truncated BPTT chunk length, e.g. 200) "
             "or raise max_unroll"
         )
-    _check("tbptt", config.tbptt <= config.max_unroll, config.tbptt, f"at most max_unroll ({config.max_unroll})")
+    _check("tbptt", opt.tbptt <= opt.max_unroll, opt.tbptt, f"at most max_unroll ({opt.max_unroll})")
     return config
 
 
 def make_config(env: str, **overrides: Any) -> RL2Config:
-    """The preset of ``env`` (a family or a variant name) with ``overrides`` applied, validated."""
+    """The preset of ``env`` (a family or a variant name) with ``overrides`` applied, validated.
+    Presets and overrides use the flat leaf names (``lr=3e-4``; dotted paths such as
+    ``optimizer.lr`` work too); an unknown name raises ``ConfigError`` naming it."""
     if env in VARIANTS:
         fam, variant = VARIANTS[env]
         base = {**PRESETS[fam], **variant}
@@ -186,13 +232,13 @@ def make_config(env: str, **overrides: Any) -> RL2Config:
         known = sorted(set(PRESETS) | set(VARIANTS))
         raise ConfigError(f"env {env!r} is neither a task family ({', '.join(sorted(FAMILIES))}) nor an RL² "
                           f"variant ({', '.join(known)})")
-    names = {f.name for f in dataclasses.fields(RL2Config)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        raise ConfigError(f"RL2Config has no field(s) {unknown}; fields: {', '.join(sorted(names))}")
     overrides.pop("env", None)
-    values = {**base, "preset": env, **overrides}
-    if "episodes_per_trial" in values:
-        n = values["episodes_per_trial"]
-        _check("episodes_per_trial", isinstance(n, int) and n >= 1, n, "an integer >= 1 (episodes per trial)")
-    return validate(RL2Config(env=fam, **values))
+    config = replace_leaves(replace_leaves(RL2Config(env=fam), **_tuples({**base, "preset": env})),
+                            **_tuples(overrides))
+    n = config.episodes_per_trial
+    _check("episodes_per_trial", isinstance(n, int) and n >= 1, n, "an integer >= 1 (episodes per trial)")
+    return validate(config)
+
+
+def _tuples(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}

@@ -68,7 +68,7 @@ def evaluate(
     tasks = learner.tasks.test_tasks(num_tasks)
     trials = learner.play(tasks, seed=seed, deterministic=options.deterministic)
     details = summarize(trials)
-    deterministic = cfg.eval_deterministic if options.deterministic is None else options.deterministic
+    deterministic = cfg.evaluation.eval_deterministic if options.deterministic is None else options.deterministic
     details.update(preset=cfg.preset, episodes_per_trial=cfg.episodes_per_trial, task_aware=cfg.task_aware,
                    deterministic=deterministic)
     curves: dict[str, Curve] = {}

@@ -8,7 +8,6 @@ Implements ``metarl.training.MetaLearner``.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ import torch
 from metarl.algorithms.rl2.config import RL2Config
 from metarl.algorithms.rl2.oracle import TaskAwarePolicy, TaskFeatures, with_features
 from metarl.algorithms.rl2.ppo import RunningNorm, TrialBatch, chunk_batch, ppo_loss, trial_advantages
+from metarl.config_cli import replace_leaves
 from metarl.envs.registry import EnvFactory
 from metarl.policies.recurrent import RecurrentActorCritic
 from metarl.rollout import Sampler
@@ -43,15 +43,15 @@ class RL2Learner:
         self.env = env()
         self.features = TaskFeatures(tasks) if config.task_aware else None
         self.policy = self._make_policy().to(self.device)
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.lr, eps=1e-5)
-        self.value_norm = RunningNorm() if config.value_norm else None
-        self.validation_set = tasks.validation_tasks(config.validation_tasks)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.optimizer.lr, eps=1e-5)
+        self.value_norm = RunningNorm() if config.loss.value_norm else None
+        self.validation_set = tasks.validation_tasks(config.evaluation.validation_tasks)
         self.iteration = 0
 
     def oracle_twin(self) -> RL2Learner:
         """A learner of the same config and objects with ``task_aware=True``: the task-aware
         oracle baseline, trained by the same code on the same task set."""
-        return RL2Learner(config=dataclasses.replace(self.config, task_aware=True), env=self.env_factory,
+        return RL2Learner(config=replace_leaves(self.config, task_aware=True), env=self.env_factory,
                           tasks=self.tasks, sampler=self.sampler)
 
     def close(self) -> None:
@@ -61,7 +61,7 @@ class RL2Learner:
             close()
 
     def _make_policy(self) -> RecurrentActorCritic:
-        cfg, space = self.config, self.env.single_action_space
+        cfg, space = self.config.policy, self.env.single_action_space
         obs_dim = int(np.prod(self.env.single_observation_space.shape))
         if self.features is not None:
             obs_dim += self.features.dim
@@ -92,21 +92,21 @@ class RL2Learner:
 
         Returns the trials of all tasks (collected ``chunk`` at a time, padded to one length).
         """
-        deterministic = self.config.eval_deterministic if deterministic is None else deterministic
+        deterministic = self.config.evaluation.eval_deterministic if deterministic is None else deterministic
         parts = [self.collect(tasks.take(np.arange(i, min(i + chunk, len(tasks)))), deterministic=deterministic,
                               seed=seed + i) for i in range(0, len(tasks), chunk)]
         return parts[0] if len(parts) == 1 else concat_trials(parts)
 
     # ------------------------------------------------------------------ learning
     def _schedule(self, iteration: int) -> tuple[float, float]:
-        cfg = self.config
-        frac = min(iteration / max(cfg.iterations - 1, 1), 1.0)
-        lr = cfg.lr * (1.0 - frac * (1 - 1 / cfg.iterations)) if cfg.lr_decay else cfg.lr
-        return lr, cfg.entropy_coef + (cfg.entropy_final - cfg.entropy_coef) * frac
+        iterations, opt, loss = self.config.iterations, self.config.optimizer, self.config.loss
+        frac = min(iteration / max(iterations - 1, 1), 1.0)
+        lr = opt.lr * (1.0 - frac * (1 - 1 / iterations)) if opt.lr_decay else opt.lr
+        return lr, loss.entropy_coef + (loss.entropy_final - loss.entropy_coef) * frac
 
     def make_batch(self, trials: TrialSequence, features: torch.Tensor | None) -> TrialBatch:
         """Advantages and targets over whole trials, packed as rows for PPO."""
-        cfg, mask = self.config, trials.mask
+        cfg, mask = self.config.loss, trials.mask
         values = trials.values if self.value_norm is None else self.value_norm.denormalize(trials.values) * mask
         adv, targets = trial_advantages(rewards=trials.rewards * cfg.reward_scale, values=values, mask=mask,
                                         gamma=cfg.gamma, lam=cfg.gae_lambda, complete=trials.complete())
@@ -123,21 +123,21 @@ class RL2Learner:
                           mask=mask)
 
     def update(self, batch: TrialBatch, *, lr: float, entropy_coef: float) -> dict[str, float]:
-        cfg = self.config
-        if cfg.tbptt:
-            batch = chunk_batch(batch, self.policy, cfg.tbptt)
+        opt, loss_cfg = self.config.optimizer, self.config.loss
+        if opt.tbptt:
+            batch = chunk_batch(batch, self.policy, opt.tbptt)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         totals: dict[str, float] = {}
         count = 0
-        for _ in range(cfg.ppo_epochs):
+        for _ in range(opt.ppo_epochs):
             order = torch.randperm(batch.rows, device=self.device)
-            for index in order.chunk(cfg.minibatches):
-                loss, stats = ppo_loss(self.policy, batch.take(index), clip_range=cfg.clip_range,
-                                       value_coef=cfg.value_coef, entropy_coef=entropy_coef)
+            for index in order.chunk(opt.minibatches):
+                loss, stats = ppo_loss(self.policy, batch.take(index), clip_range=loss_cfg.clip_range,
+                                       value_coef=loss_cfg.value_coef, entropy_coef=entropy_coef)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                stats["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm))
+                stats["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.policy.parameters(), opt.max_grad_norm))
                 self.optimizer.step()
                 for k, v in stats.items():
                     totals[k] = totals.get(k, 0.0) + v

@@ -20,9 +20,10 @@ def _learner(**overrides):
 
 def test_paper_preset_and_interface():
     config = maml.make_config("navigation2d")
-    assert (config.hidden_sizes, config.inner_lr, config.meta_batch_size, config.episodes_per_task) == (
-        (100, 100), 0.1, 20, 20)
-    assert (config.max_kl, config.gamma, config.first_order, config.outer) == (0.01, 0.99, False, "trpo")
+    assert (config.policy.hidden_sizes, config.inner.inner_lr, config.sampling.meta_batch_size,
+            config.sampling.episodes_per_task) == ((100, 100), 0.1, 20, 20)
+    assert (config.optimizer.max_kl, config.loss.gamma, config.inner.first_order, config.optimizer.outer) == (
+        0.01, 0.99, False, "trpo")
     assert {"navigation2d", "pendulum", "halfcheetah-vel", "halfcheetah-dir"} <= set(maml.PRESETS)
     assert maml.CONFIG is maml.MamlConfig and callable(maml.build_learner)
 
@@ -33,7 +34,7 @@ def test_paper_preset_and_interface():
     ("inner_lr", -0.1, "inner_lr must be > 0"),
     ("eval_lrs", (0.1, -1.0), "eval_lrs"),
     ("estimator", "maml++", "estimator"),
-    ("nonsense", 1, "unknown MAML config fields"),
+    ("nonsense", 1, r"MamlConfig has no field\(s\) 'nonsense'"),
 ])
 def test_bad_config_is_a_clear_error(field, value, match):
     with pytest.raises(ValueError, match=match):
@@ -67,8 +68,8 @@ def test_variants_run_and_change_the_policy(overrides):
     steps_before = None if learner.step_sizes is None else [v.detach().clone() for v in learner.step_sizes.values()]
     metrics = learner.train_iteration(0)
     assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
-    if learner.config.outer == "trpo":
-        assert metrics["trpo_rejected"] == 0.0 and 0.0 < metrics["trpo_kl"] <= learner.config.max_kl
+    if learner.config.optimizer.outer == "trpo":
+        assert metrics["trpo_rejected"] == 0.0 and 0.0 < metrics["trpo_kl"] <= learner.config.optimizer.max_kl
     else:
         assert metrics["ppo_loss_last"] < metrics["ppo_loss_first"]
     assert all(not torch.equal(a, b) for a, b in zip(before, learner.policy.parameters(), strict=True))
@@ -82,14 +83,15 @@ def test_gauss_newton_product_equals_double_backward(steps):
     c = learner.config
     tasks = learner.tasks.train_batch(3, learner.train_rng)
     sampled = sample_adaptation(policy=learner.policy, sampler=learner.sampler, tasks=tasks, episodes=4,
-                                step_sizes=[c.inner_lr] * steps, gamma=c.gamma, gae_lambda=c.gae_lambda)
+                                step_sizes=[c.inner.inner_lr] * steps, gamma=c.loss.gamma,
+                                gae_lambda=c.loss.gae_lambda)
     *inner, post = sampled.batches
     old = _detached_distribution(learner.policy, post.obs, sampled.params)
     params = learner.meta_parameters()
     _, kl = learner.outer_objective(inner, post, old, create_graph=True)
     reference = fisher_vector_product(kl, params, damping=1e-3)
     fast = gauss_newton_fvp(policy=learner.policy, trace=sampled.trace, inner=inner, post=post,
-                            step_sizes=[c.inner_lr] * steps, estimator="plain", first_order=False, damping=1e-3)
+                            step_sizes=[c.inner.inner_lr] * steps, estimator="plain", first_order=False, damping=1e-3)
     v = torch.randn(sum(p.numel() for p in params), generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(fast(v), reference(v), rtol=1e-4, atol=1e-6)
 
@@ -102,8 +104,8 @@ def test_the_outer_replay_recomputes_the_sampled_adaptation(overrides):
     c = learner.config
     tasks = learner.tasks.train_batch(3, learner.train_rng)
     sampled = sample_adaptation(policy=learner.policy, sampler=learner.sampler, tasks=tasks, episodes=4,
-                                step_sizes=learner.inner_step_sizes([c.inner_lr] * 2), gamma=c.gamma,
-                                gae_lambda=c.gae_lambda, estimator=c.estimator)
+                                step_sizes=learner.inner_step_sizes([c.inner.inner_lr] * 2), gamma=c.loss.gamma,
+                                gae_lambda=c.loss.gae_lambda, estimator=c.inner.estimator)
     replayed, _ = learner.replay(sampled.batches[:-1], tasks=3, create_graph=True)
     assert set(replayed) == set(sampled.params)
     for name, value in replayed.items():

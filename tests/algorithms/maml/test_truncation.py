@@ -54,13 +54,13 @@ def test_a_time_limit_cut_bootstraps_from_the_baseline_at_the_final_observation_
 
 
 def test_every_preset_keeps_rllabs_terminal_protocol_and_the_default_bootstraps():
-    assert maml.MamlConfig().truncation == "bootstrap"
+    assert maml.MamlConfig().loss.truncation == "bootstrap"
     for env, preset in maml.PRESETS.items():
         assert preset["truncation"] == "terminal", env
-        assert maml.make_config(env).truncation == "terminal"
-    assert maml.make_config("navigation2d", truncation="bootstrap").truncation == "bootstrap"
+        assert maml.make_config(env).loss.truncation == "terminal"
+    assert maml.make_config("navigation2d", truncation="bootstrap").loss.truncation == "bootstrap"
     custom = maml.make_config("mountaincar", inner_lr=0.1, meta_batch_size=2, episodes_per_task=2, iterations=1)
-    assert custom.truncation == "bootstrap"
+    assert custom.loss.truncation == "bootstrap"
     with pytest.raises(ValueError, match="truncation='always' is not allowed: one of 'bootstrap', 'terminal'"):
         maml.make_config("navigation2d", truncation="always")
 

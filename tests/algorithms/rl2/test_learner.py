@@ -27,7 +27,7 @@ def test_bad_configs_name_the_problem():
         rl2.make_config("bandit", hidden=3)
     with pytest.raises(ValueError, match="gamma=1.5"):
         rl2.make_config("bandit", gamma=1.5)
-    assert rl2.make_config("pendulum", episodes_per_trial=10, tbptt=200).tbptt == 200
+    assert rl2.make_config("pendulum", episodes_per_trial=10, tbptt=200).optimizer.tbptt == 200
 
 
 def test_variants_resolve_to_their_family():
