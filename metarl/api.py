@@ -27,9 +27,9 @@ from metarl.algorithms.registry import AlgorithmSpec, algorithm
 from metarl.building import build
 from metarl.config_cli import (
     apply_overrides,
+    check_resume,
     config_from_dict,
     config_to_dict,
-    get_leaf,
     replace_leaves,
     resume_changes,
 )
@@ -66,16 +66,20 @@ class MetaLearner:
     def learn(self, iterations: int | None = None, *, out: str | Path | None = None, quiet: bool = True,
               validate_every: int = 10, checkpoint_every: int = 10) -> MetaLearner:
         """Meta-train ``iterations`` more meta-iterations (default: the config's). With ``out`` the
-        run is written there (config, metrics, checkpoints; an existing run there is continued)."""
+        run is written there (config, metrics, checkpoints). An existing run there is continued only
+        if it is this learner's own (``load(out)``, or an earlier ``learn(out=out)``); any other is
+        refused, as ``metarl train --out`` refuses it."""
         if iterations is not None and self._learner is None:
             self.config = dataclasses.replace(self.config, iterations=int(iterations))
         target = self.iterations_done + (self.config.iterations if iterations is None else int(iterations))
         run = None
         if out is not None:
             out = Path(out)
-            resume = (out / "config.json").is_file()
+            resume = self.run is not None and Path(self.run).resolve() == out.resolve()
             run = RunDirectory(path=out, resume=True) if resume else RunDirectory(path=out, config=run_record(
                 self.spec, self.config, validate_every=validate_every, checkpoint_every=checkpoint_every))
+            if resume:  # what was logged after the iteration this learner holds is redone
+                run.rewind(self.iterations_done - 1)
             self.run = out
         trainer = Trainer(learner=self.learner, run=run, iterations=target, env=self.config.env,
                           validate_every=validate_every, checkpoint_every=checkpoint_every, quiet=quiet)
@@ -97,10 +101,11 @@ class MetaLearner:
         return self.spec.make_agent(self.learner, self.task(task), episodes=episodes, seed=seed, **options)
 
     def task(self, values: TaskBatch | Mapping[str, Any]) -> TaskBatch:
-        """``values`` as a task of this learner's family (see ``adapt``)."""
-        default = self.learner.env_factory().tasks.take(0)
+        """``values`` as a task of this learner's family (see ``adapt``): the parameters not given
+        come from the task the learner's env was built with (the family's default task)."""
         if isinstance(values, TaskBatch):
             return values
+        default = self.learner.env.tasks.take(0)
         fields = default.arrays()
         unknown = sorted(set(values) - set(fields))
         if unknown:
@@ -255,16 +260,10 @@ def train(
 
 
 def resume_config(spec: AlgorithmSpec, stored: Any, overrides: Mapping[str, Any]) -> Any:
-    """The stored config with the overrides given on resume: those in ``spec.safe_resume_fields``
-    are applied; any other that changes a value is refused, naming each (never dropped silently)."""
-    changed = {k: v for k, v in overrides.items() if get_leaf(stored, k) != v}
-    refused = {k: v for k, v in changed.items() if k not in spec.safe_resume_fields}
-    if refused:
-        listed = ", ".join(f"{k} (stored {get_leaf(stored, k)!r}, given {v!r})" for k, v in refused.items())
-        raise ConfigError(f"--resume continues the run as it was configured; these settings would change it: "
-                          f"{listed}. Only {', '.join(spec.safe_resume_fields)} may change on resume; "
-                          "start a new run for the rest")
-    return replace_leaves(stored, **changed) if changed else stored
+    """The stored config with the overrides given on resume (leaf names): those in
+    ``spec.safe_resume_fields`` are applied; any other change is refused, naming each, as the CLI's
+    ``--resume`` does (``config_cli.check_resume``), never dropped silently."""
+    return check_resume(stored, replace_leaves(stored, **overrides), safe=spec.safe_resume_fields)
 
 
 def evaluate(

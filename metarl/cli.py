@@ -26,7 +26,7 @@ from typing import Any
 
 from metarl import api
 from metarl.algorithms.registry import algorithm, algorithms, import_plugins
-from metarl.config_cli import config_to_dict, flag_specs, help_text, parse_config
+from metarl.config_cli import config_to_dict, flag_specs, get_leaf, help_text, parse_config
 from metarl.errors import ConfigError, UserError
 from metarl.training import TrainingInterrupted
 
@@ -91,12 +91,7 @@ def _train_config(spec: Any, args: argparse.Namespace) -> Any:
         default = spec.config_type(env=args.env)
     parsed = parse_config(spec.config_type, default=default, args=args.options,
                           prog=f"metarl train {spec.name} --env {args.env}", fixed=_fixed(spec.config_type))
-    overrides = {}
-    for path, leaf in _given_leaves(spec.config_type, args.options).items():
-        value = parsed
-        for part in path.split("."):
-            value = getattr(value, part)
-        overrides[leaf] = value
+    overrides = {leaf: get_leaf(parsed, path) for path, leaf in _given_leaves(spec.config_type, args.options).items()}
     return spec.make_config(args.env, **overrides)
 
 

@@ -197,13 +197,18 @@ def changed_fields(old: Any, new: Any) -> dict[str, tuple[Any, Any]]:
 
 # ----------------------------------------------------------------------------- resume
 def resume_changes(stored: Any, given_args: Sequence[str], *, safe: Collection[str], prog: str = "--resume") -> Any:
-    """The stored config with the flags given alongside ``--resume`` applied. Only leaves named in
-    ``safe`` (paths, leaf names or flags, e.g. ``iterations``: it extends the run) may change; a
-    flag that changes any other value raises ``ConfigError`` naming each, with stored and given
-    values. A flag repeating the stored value is accepted."""
+    """The stored config with the flags given alongside ``--resume`` applied, checked by
+    ``check_resume``. A flag repeating the stored value is accepted."""
+    new = parse_config(type(stored), default=stored, args=given_args, prog=prog)
+    return check_resume(stored, new, safe=safe)
+
+
+def check_resume(stored: Any, new: Any, *, safe: Collection[str]) -> Any:
+    """``new`` if it differs from ``stored`` only in leaves named in ``safe`` (paths, leaf names or
+    flags, e.g. ``iterations``: it extends the run); otherwise a ``ConfigError`` naming each other
+    changed flag with its stored and given values."""
     specs = flag_specs(type(stored))
     allowed = {_resolve(specs, name, "safe field").path for name in safe}
-    new = parse_config(type(stored), default=stored, args=given_args, prog=prog)
     flag = {s.path: s.flag for s in specs}
     refused = [f"{flag[path]} (stored {a!r}, given {b!r})"
                for path, (a, b) in changed_fields(stored, new).items() if path not in allowed]
@@ -214,7 +219,6 @@ def resume_changes(stored: Any, given_args: Sequence[str], *, safe: Collection[s
     return new
 
 
-
-__all__ = ["FlagSpec", "apply_overrides", "changed_fields", "config_from_dict", "config_to_dict", "flag_specs",
-           "flags_of", "get_leaf", "help_text", "leaf_path", "override_args", "parse_config", "replace_leaves",
-           "resume_changes"]
+__all__ = ["FlagSpec", "apply_overrides", "changed_fields", "check_resume", "config_from_dict", "config_to_dict",
+           "flag_specs", "flags_of", "get_leaf", "help_text", "leaf_path", "override_args", "parse_config",
+           "replace_leaves", "resume_changes"]

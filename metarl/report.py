@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from metarl.errors import RunNotFoundError  # noqa: E402
-from metarl.results import EvaluationResult, draw  # noqa: E402
+from metarl.results import EvaluationResult, draw, save_figure  # noqa: E402
 from metarl.runs import atomic_write_bytes  # noqa: E402
 
 
@@ -73,15 +73,6 @@ def read_evaluations(run: Path) -> dict[str, EvaluationResult]:
     return out
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
-    from io import BytesIO
-
-    buffer = BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
 def plot_training(runs: dict[str, dict[str, list[tuple[int, float]]]], keys: dict[str, tuple[str, ...]],
                   path: Path) -> bool:
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -100,7 +91,7 @@ def plot_training(runs: dict[str, dict[str, list[tuple[int, float]]]], keys: dic
     ax.set_title("meta-training")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
     return True
 
 
@@ -120,7 +111,7 @@ def plot_adaptation(evaluations: dict[str, EvaluationResult], path: Path) -> boo
         ax.set_title(f"adaptation: return against {axis}")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
     return True
 
 

@@ -118,16 +118,23 @@ class EvaluationResult:
         ax.set_title(f"{self.algorithm} on {self.env} ({self.num_tasks} held-out tasks)")
         ax.legend(fontsize=7)
         fig.tight_layout()
-        path = Path(path)
-        import io
+        save_figure(fig, Path(path))
+        return Path(path)
 
-        from metarl.runs import atomic_write_bytes
 
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=110)
-        plt.close(fig)
-        atomic_write_bytes(path, buffer.getvalue())
-        return path
+def save_figure(fig: Any, path: Path) -> None:
+    """Write ``fig`` as a PNG atomically (rendered in memory, then temporary file and rename: a
+    killed process never leaves half a picture) and close it."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from metarl.runs import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def draw(ax: Any, result: EvaluationResult, *, label: str) -> None:

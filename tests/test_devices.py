@@ -59,7 +59,9 @@ def test_maml_makes_every_tensor_on_its_device(overrides):
 
 def test_maml_joint_learner_and_evaluation_summaries_stay_on_device():
     torch.manual_seed(0)
-    joint = maml.build_learner(maml.make_config("navigation2d", **MAML_TINY)).joint_twin()
+    meta = maml.build_learner(maml.make_config("navigation2d", **MAML_TINY))
+    joint = maml.MamlLearner(config=meta.config, env=meta.env_factory, tasks=meta.tasks, sampler=meta.sampler,
+                             joint=True)
     metrics, value = _off_device(lambda: (joint.train_iteration(0), joint.validate()))
     assert _finite(metrics, value)
     one_task = torch.tensor([[1.0], [2.0]])  # the single-task interval is made, not computed

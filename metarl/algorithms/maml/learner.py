@@ -79,12 +79,6 @@ class MamlLearner:
         outer = config.optimizer
         self.optimizer = torch.optim.Adam(self.meta_parameters(), lr=outer.outer_lr) if outer.outer == "ppo" else None
 
-    def joint_twin(self) -> MamlLearner:
-        """A learner of the same config and objects trained with ``joint=True``: the pretrained,
-        non-adapting baseline (one policy trained on all tasks by the same outer optimiser)."""
-        return MamlLearner(config=self.config, env=self.env_factory, tasks=self.tasks, sampler=self.sampler,
-                           joint=True)
-
     def close(self) -> None:
         """Release the sampler's workers (Ray actors), if any."""
         close = getattr(self.sampler, "close", None)

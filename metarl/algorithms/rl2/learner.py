@@ -19,7 +19,6 @@ import torch
 from metarl.algorithms.rl2.config import RL2Config
 from metarl.algorithms.rl2.oracle import TaskAwarePolicy, TaskFeatures, with_features
 from metarl.algorithms.rl2.ppo import RunningNorm, TrialBatch, chunk_batch, ppo_loss, trial_advantages
-from metarl.config_cli import replace_leaves
 from metarl.envs.registry import EnvFactory
 from metarl.policies.recurrent import RecurrentActorCritic
 from metarl.rollout import Sampler
@@ -47,12 +46,6 @@ class RL2Learner:
         self.value_norm = RunningNorm() if config.loss.value_norm else None
         self.validation_set = tasks.validation_tasks(config.evaluation.validation_tasks)
         self.iteration = 0
-
-    def oracle_twin(self) -> RL2Learner:
-        """A learner of the same config and objects with ``task_aware=True``: the task-aware
-        oracle baseline, trained by the same code on the same task set."""
-        return RL2Learner(config=replace_leaves(self.config, task_aware=True), env=self.env_factory,
-                          tasks=self.tasks, sampler=self.sampler)
 
     def close(self) -> None:
         """Release the sampler's workers (Ray actors), if any."""

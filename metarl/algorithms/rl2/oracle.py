@@ -2,7 +2,7 @@
 
 RL² has to infer the task from its history; the oracle gets ``TaskBatch.features()`` appended to
 every observation, so the gap between the two measures what inference costs. It is built by the
-same ``RL2Learner`` with ``task_aware=True`` (``RL2Learner.oracle_twin``), trained on the same task
+same ``RL2Learner`` with ``task_aware=True`` (``rl2.build_oracle``), trained on the same task
 distribution. Features are
 standardised with statistics of the distribution itself (raw parameters range from MountainCar's
 engine power ~1e-3 to gravity ~10).
