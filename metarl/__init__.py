@@ -15,7 +15,7 @@ from metarl.agents import Agent
 from metarl.algorithms.maml import MAML
 from metarl.algorithms.registry import AlgorithmSpec, algorithms, register_algorithm
 from metarl.algorithms.rl2 import RL2
-from metarl.api import MetaLearner, evaluate, load, make, train
+from metarl.api import MetaLearner, evaluate, load, load_agent, make, train
 from metarl.envs.base import BatchedTaskEnv
 from metarl.envs.registry import FAMILIES, EnvFactory, env_factory, make_distribution, make_env, register_family
 from metarl.policies import CategoricalMLPPolicy, GaussianMLPPolicy
@@ -31,6 +31,6 @@ __all__ = [
     "FAMILIES", "MAML", "RL2", "Agent", "AlgorithmSpec", "BatchedTaskEnv", "CategoricalMLPPolicy", "Curve",
     "EnvFactory", "EvaluationResult", "FixedTaskSet", "GaussianMLPPolicy", "MetaLearner", "RunDirectory", "Sampler",
     "TaskBatch", "TaskDistribution", "TaskSet", "TaskSplit", "Trainer", "Trajectories", "TrialSequence",
-    "algorithms", "env_factory", "evaluate", "load", "load_checkpoint", "make", "make_distribution", "make_env",
-    "register_algorithm", "register_family", "seed_everything", "train",
+    "algorithms", "env_factory", "evaluate", "load", "load_agent", "load_checkpoint", "make", "make_distribution",
+    "make_env", "register_algorithm", "register_family", "seed_everything", "train",
 ]

@@ -93,12 +93,23 @@ class MetaLearner:
         return self
 
     def adapt(self, task: TaskBatch | Mapping[str, Any], *, episodes: int | None = None, seed: int = 0,
-              **options: Any) -> Agent:
+              out: str | Path | None = None, **options: Any) -> Agent:
         """An agent adapted to ``task`` (a batch of one, or task parameters by name, the rest from
-        the family's default task): MAML's inner steps, RL²'s trial memory, as the algorithm does."""
+        the family's default task): MAML's inner steps, RL²'s trial memory, as the algorithm does.
+        With ``out`` the agent is also written there (``load_agent(out)`` reads it back)."""
         if self.spec.make_agent is None:
             raise ConfigError(f"{self.spec.name} does not implement adapt()")
-        return self.spec.make_agent(self.learner, self.task(task), episodes=episodes, seed=seed, **options)
+        batch = self.task(task)
+        agent = self.spec.make_agent(self.learner, batch, episodes=episodes, seed=seed, **options)
+        if out is not None:
+            from metarl.adapting import save_agent
+
+            if self.run is None:
+                raise ConfigError("adapt(out=...) needs a learner with a run (load(RUN), or learn(out=RUN) first): "
+                                  "the saved agent refers to the run's policy")
+            save_agent(out, agent, run=self.run, algorithm=self.spec.name,
+                       task={k: v.tolist()[0] for k, v in batch.arrays().items()}, returns={})
+        return agent
 
     def task(self, values: TaskBatch | Mapping[str, Any]) -> TaskBatch:
         """``values`` as a task of this learner's family (see ``adapt``): the parameters not given
@@ -293,3 +304,22 @@ def evaluate(
         write_json(out.with_suffix(".json"), result.to_json())
         result.plot(out.with_suffix(".png"))
     return result
+
+
+def load_agent(path: str | Path, *, checkpoint: str = "best") -> Agent:
+    """An adapted agent written by ``metarl adapt`` or ``adapt(out=...)``: its run's policy with
+    the saved adaptation (MAML's adapted parameters, RL²'s memory)."""
+    from metarl.adapting import read_agent_file
+
+    record = read_agent_file(path)
+    learner = load(record["run"], checkpoint=checkpoint)
+    if learner.spec.name != record["algorithm"]:
+        raise CheckpointError(f"{path} holds a {record['algorithm']} agent, but its run {record['run']} is "
+                              f"{learner.spec.name}")
+    task = learner.task(record["task"])
+    agent = learner.spec.make_agent(learner.learner, task, seed=0, adapted=False)
+    try:
+        agent.load_state_dict(record["agent"])
+    except (KeyError, ValueError) as err:
+        raise CheckpointError(f"{path} does not fit its run's policy: {err}") from None
+    return agent

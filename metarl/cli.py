@@ -174,6 +174,33 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- adapt
+def cmd_adapt(args: argparse.Namespace) -> int:
+    from metarl.adapting import adapt_run, parse_task
+
+    values = parse_task(args.task or [])
+    learner = api.load(args.run, checkpoint=args.checkpoint)
+    animation = args.animation
+    if args.animate and animation is None:
+        from metarl.adapting import _slug
+
+        animation = Path(args.run) / "adapted" / f"{_slug(values)}.gif"
+    result = adapt_run(learner, values, seed=args.seed, episodes=args.episodes, out=args.out, animation=animation)
+    summary = {"task": result.task, "return_before": result.before.total, "return_after": result.after.total,
+               "agent": str(result.agent_path), "animation": None if animation is None else str(animation)}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        task = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result.task.items())
+        print(f"task: {task}")
+        print(f"return of one episode before adaptation {result.before.total:.2f}, after {result.after.total:.2f} "
+              f"(same reset seed {args.seed})")
+        print(f"adapted agent written to {result.agent_path} (metarl.api.load_agent reads it)")
+        if animation is not None:
+            print(f"animation written to {animation}")
+    return 0
+
+
 # ----------------------------------------------------------------------------- report
 def cmd_report(args: argparse.Namespace) -> int:
     from metarl.report import write_report
@@ -230,6 +257,23 @@ def _add_evaluate(sub: Any) -> None:
     p.set_defaults(func=cmd_evaluate, parser=p)
 
 
+def _add_adapt(sub: Any) -> None:
+    p = sub.add_parser("adapt", help="adapt a trained run to one given task and write the adapted agent")
+    p.add_argument("run", help="run directory")
+    p.add_argument("--task", action="append", metavar="NAME=VALUE",
+                   help="a task parameter (repeatable; the others keep the family's default; metarl envs lists them)")
+    p.add_argument("--episodes", type=int, default=None,
+                   help="adaptation episodes (default: the algorithm's evaluation protocol)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the adaptation and of the episodes' resets")
+    p.add_argument("--checkpoint", choices=["best", "latest"], default="best")
+    p.add_argument("--out", type=Path, default=None, help="adapted agent file (default RUN/adapted/<task>.pt)")
+    p.add_argument("--animate", action="store_true",
+                   help="also write a GIF of one episode before and one after adaptation (RUN/adapted/<task>.gif)")
+    p.add_argument("--animation", type=Path, default=None, help="the GIF's path (implies --animate)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_adapt)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="metarl", description="Meta-reinforcement learning.")
     parser.add_argument("--import", dest="imports", action="append", metavar="MODULE", default=[],
@@ -244,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_algorithms)
     _add_train(sub)
     _add_evaluate(sub)
+    _add_adapt(sub)
 
     p = sub.add_parser("report", help="Markdown report with plots of one or more runs")
     p.add_argument("runs", nargs="+", help="run directories (several: compared on one plot)")

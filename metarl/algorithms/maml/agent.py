@@ -13,6 +13,7 @@ from metarl.agents import as_batch
 from metarl.algorithms.maml.adaptation import step_size_schedule
 from metarl.algorithms.maml.episodes import sample_adaptation
 from metarl.errors import ConfigError
+from metarl.policies.mlp import expand_params, named_params
 from metarl.tasks import TaskBatch, check_count
 
 
@@ -44,13 +45,32 @@ class AdaptedPolicy:
     def reset(self) -> None:
         """Nothing to do: the adapted parameters stay."""
 
+    def state_dict(self) -> dict[str, Any]:
+        """What makes this agent itself: its adapted parameters (on the CPU) and adaptation returns."""
+        return {"params": {k: v.detach().cpu() for k, v in self.params.items()},
+                "returns_by_step": list(self.returns_by_step)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        own = {k: v.shape for k, v in self.params.items()}
+        given = {k: tuple(v.shape) for k, v in state["params"].items()}
+        if given != {k: tuple(v) for k, v in own.items()}:
+            raise ValueError(f"adapted parameters do not fit this policy: {given} against {own}")
+        device = next(iter(self.params.values())).device
+        self.params = {k: v.to(device) for k, v in state["params"].items()}
+        self.returns_by_step = list(state["returns_by_step"])
+
 
 def make_agent(learner: Any, task: TaskBatch, *, episodes: int | None = None, steps: int | None = None,
-               seed: int = 0) -> AdaptedPolicy:
+               seed: int = 0, adapted: bool = True) -> AdaptedPolicy:
     """Adapt ``learner``'s meta-policy to ``task`` (a batch of one) with the evaluation protocol:
-    ``steps`` inner steps (default eval_steps) of ``episodes`` episodes each (default eval_episodes)."""
+    ``steps`` inner steps (default eval_steps) of ``episodes`` episodes each (default eval_episodes).
+    ``adapted=False``: the meta-policy itself, as it acts before any step."""
     if len(task) != 1:
         raise ConfigError(f"adapt takes one task (a batch of 1), got {len(task)}")
+    obs_dim = int(learner.env.single_observation_space.shape[0])
+    if not adapted:
+        params = {k: v.detach() for k, v in expand_params(named_params(learner.policy), 1).items()}
+        return AdaptedPolicy(policy=learner.policy, params=params, obs_dim=obs_dim, returns_by_step=[])
     ev, loss = learner.config.evaluation, learner.config.loss
     steps = check_count("steps", ev.eval_steps if steps is None else steps)
     episodes = check_count("episodes", ev.eval_episodes if episodes is None else episodes)
@@ -59,6 +79,5 @@ def make_agent(learner: Any, task: TaskBatch, *, episodes: int | None = None, st
     sampled = sample_adaptation(policy=learner.policy, sampler=learner.eval_sampler, tasks=task, episodes=episodes,
                                 step_sizes=learner.inner_step_sizes(lrs), gamma=loss.gamma, gae_lambda=loss.gae_lambda,
                                 truncation=loss.truncation)
-    obs_dim = int(learner.env.single_observation_space.shape[0])
     return AdaptedPolicy(policy=learner.policy, params=sampled.params, obs_dim=obs_dim,
                          returns_by_step=[float(b.returns[0]) for b in sampled.batches])

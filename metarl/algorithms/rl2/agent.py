@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,10 @@ class MemoryAgent:
         self.prev_reward = self.prev_done = None
 
     @torch.no_grad()
-    def act(self, obs: np.ndarray, *, deterministic: bool = True) -> np.ndarray:
+    def act(self, obs: np.ndarray, *, deterministic: bool | None = None) -> np.ndarray:
+        """The next action; ``deterministic`` None: as the run evaluates (its ``eval_deterministic``)."""
+        if deterministic is None:
+            deterministic = self.learner.config.evaluation.eval_deterministic
         from metarl.algorithms.rl2.oracle import with_features
         from metarl.rollout.slice_runner import sample_action
 
@@ -62,13 +66,38 @@ class MemoryAgent:
     def reset(self) -> None:
         """A new episode of the same trial: the memory stays (that is how RL² adapts)."""
 
+    def state_dict(self) -> dict[str, Any]:
+        """The memory (recurrent state and last step's inputs) on the CPU; empty before the first act."""
+        if self.state is None:
+            return {}
+        state = tuple(s.cpu() for s in self.state) if isinstance(self.state, tuple) else self.state.cpu()
+        return {"state": state, "prev_action": self.prev_action.cpu(), "prev_reward": self.prev_reward.cpu(),
+                "prev_done": self.prev_done.cpu()}
 
-def make_agent(learner: Any, task: TaskBatch, *, episodes: int | None = None, seed: int = 0) -> MemoryAgent:
+    def load_state_dict(self, memory: Mapping[str, Any]) -> None:
+        self.forget()
+        if not memory:
+            return
+        state = memory["state"]
+        expected = self.policy.initial_state(1, "cpu")
+        shape = expected[0].shape[2] if isinstance(expected, tuple) else expected.shape[2]
+        got = state[0].shape[2] if isinstance(state, tuple) else state.shape[2]
+        if got != shape:
+            raise ValueError(f"the saved memory has width {got}; this policy's is {shape}")
+        self.state = tuple(s.to(self.device) for s in state) if isinstance(state, tuple) else state.to(self.device)
+        self.prev_action = memory["prev_action"].to(self.device)
+        self.prev_reward = memory["prev_reward"].to(self.device)
+        self.prev_done = memory["prev_done"].to(self.device)
+
+
+def make_agent(learner: Any, task: TaskBatch, *, episodes: int | None = None, seed: int = 0,
+               adapted: bool = True) -> MemoryAgent:
     """Run ``episodes`` episodes of a trial on ``task`` (a batch of one; default: the trial's
-    episodes minus one, leaving the last for the caller) and return the agent with that memory."""
+    episodes minus one, leaving the last for the caller) and return the agent with that memory.
+    ``adapted=False``: the agent at the start of a trial, with no memory yet."""
     if len(task) != 1:
         raise ConfigError(f"adapt takes one task (a batch of 1), got {len(task)}")
-    n = learner.config.episodes_per_trial - 1 if episodes is None else episodes
+    n = 0 if not adapted else learner.config.episodes_per_trial - 1 if episodes is None else episodes
     agent = MemoryAgent(learner=learner, task=task)
     if n > 0:
         check_count("episodes", n)
