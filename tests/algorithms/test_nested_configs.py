@@ -51,7 +51,7 @@ RL2_LEAVES: dict[str, dict[str, Any]] = {
     "": {"preset": "mine", "seed": 3, "iterations": 7, "device": "meta", "workers": 2, "max_episode_steps": 50,
          "episodes_per_trial": 3, "trials_per_iteration": 16, "task_aware": True, "task_options": ("low=-1",)},
     "policy": {"hidden_size": 8, "cell": "lstm", "embed_size": 4, "log_std": "head", "init_std": 0.5,
-               "separate_value": True, "reward_input_scale": 2.0},
+               "separate_value": True, "reward_input_scale": 2.0, "memory": False},
     "loss": {"reward_scale": 0.5, "gamma": 0.9, "gae_lambda": 0.5, "clip_range": 0.1, "value_coef": 1.0,
              "entropy_coef": 0.02, "entropy_final": 0.01, "value_norm": False},
     "optimizer": {"lr": 3e-4, "lr_decay": False, "ppo_epochs": 2, "minibatches": 2, "max_grad_norm": 1.0,

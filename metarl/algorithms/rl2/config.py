@@ -28,7 +28,9 @@ def _help(text: str) -> dict[str, str]:
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class PolicyConfig:
     """The recurrent actor-critic: its shape and what it sees, fixed when it is built (a
-    checkpoint only loads into the same ones)."""
+    checkpoint only loads into the same ones). ``memory=False`` swaps the cell for a two-layer
+    MLP of ``hidden_size`` on the same inputs (``MemorylessActorCritic``): RL²'s non-adaptive
+    baseline, trained by the same PPO; ``cell`` is then ignored."""
 
     hidden_size: int = field(default=256, metadata=_help("recurrent units"))
     cell: Literal["gru", "lstm"] = field(default="gru", metadata=_help("recurrent cell"))
@@ -38,6 +40,8 @@ class PolicyConfig:
     init_std: float = field(default=1.0, metadata=_help("initial action std (continuous actions)"))
     separate_value: bool = field(default=False, metadata=_help("value gets its own recurrent cell (no shared trunk)"))
     reward_input_scale: float = field(default=1.0, metadata=_help("previous reward is multiplied by this on input"))
+    memory: bool = field(default=True, metadata=_help(
+        "recurrent memory; --no-memory: a feed-forward net on the same inputs (the non-adaptive baseline)"))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from metarl.results import Curve, EvaluationResult
+from metarl.results import Curve, EvaluationResult, StepCurves
 from metarl.tasks import check_count
 
 if TYPE_CHECKING:
@@ -61,6 +61,9 @@ def evaluate(
     task-aware oracle run, ``--baseline RUN``); the family's classic baselines join them. ``details``
     keeps the per-episode statistics (``mean_trial_return`` and its ``stderr``,
     ``goal_reached_by_episode``: the fraction of trials whose episode e ended by termination).
+    ``within_episode``: the return per time step within episode 1, the agent's and each of
+    ``baselines``' (``StepCurves``: how far into its first episode the agent has adapted).
+    Every player replays the same ``seed``: the same reset states, episode after episode.
     """
     options = options or RL2EvalOptions()
     num_tasks = check_count("num_tasks", num_tasks)
@@ -73,13 +76,14 @@ def evaluate(
                    deterministic=deterministic)
     curves: dict[str, Curve] = {}
     baseline_details = classic_baselines(cfg.env, tasks=tasks, episodes=cfg.episodes_per_trial,
-                                                    seed=seed) if options.classic else {}
+                                         seed=seed) if options.classic else {}
     for name, entry in baseline_details.items():
         curves[name] = Curve(mean=entry["mean_return_by_episode"], ci95=[])
     paired: dict[str, Curve] = {}
     own = trials.episode_returns().double().cpu()
-    for name, other in (baselines or {}).items():
-        other_trials = other.play(tasks, seed=seed, deterministic=options.deterministic)
+    played = {name: other.play(tasks, seed=seed, deterministic=options.deterministic)
+              for name, other in (baselines or {}).items()}
+    for name, other_trials in played.items():
         theirs = other_trials.episode_returns().double().cpu()
         curves[name] = Curve.from_samples(theirs.T)
         paired[f"minus {name}"] = Curve.from_samples((own - theirs).T)
@@ -89,7 +93,42 @@ def evaluate(
     return EvaluationResult(
         algorithm="rl2", env=cfg.env, num_tasks=num_tasks, seed=seed, axis="episode",
         x=list(range(1, cfg.episodes_per_trial + 1)), curve=Curve.from_samples(own.T), baselines=curves,
-        paired=paired, details=details, baseline_details=baseline_details)
+        paired=paired, details=details, baseline_details=baseline_details,
+        within_episode=first_episode_steps(trials, played))
+
+
+def _inside(trials: Any, episode: int) -> torch.Tensor:
+    """``[trials, L]`` bool: the steps of episode ``episode`` (one contiguous run per row)."""
+    return (trials.episode_index == episode) & (trials.mask > 0)
+
+
+def episode_step_rewards(trials: Any, *, episode: int = 0, steps: int | None = None) -> torch.Tensor:
+    """``[trials, steps]`` float64 on the CPU: the reward at each time step of episode ``episode``
+    (0-based) of every trial, 0 after that episode ended; ``steps`` defaults to its longest length.
+
+    Row sums are the episode's returns (``trials.episode_returns()[:, episode]``).
+    """
+    inside = _inside(trials, episode)
+    lengths = inside.sum(1, keepdim=True)
+    steps = int(lengths.max()) if steps is None else steps
+    start = inside.long().argmax(1, keepdim=True)  # the episode's first step (0 where it never ran)
+    t = torch.arange(steps, device=inside.device)[None]
+    index = (start + t).clamp(max=inside.shape[1] - 1)
+    return (trials.rewards.gather(1, index).double() * (t < lengths)).cpu()
+
+
+def first_episode_steps(trials: Any, baselines: Mapping[str, Any]) -> StepCurves:
+    """Return per time step within episode 1 for the agent's ``trials`` and each baseline's
+    (played on the same tasks from the same seed), with the paired per-step differences."""
+    steps = max(int(_inside(t, 0).sum(1).max()) for t in (trials, *baselines.values()))
+    own = episode_step_rewards(trials, steps=steps)
+    curves, paired = {}, {}
+    for name, other in baselines.items():
+        theirs = episode_step_rewards(other, steps=steps)
+        curves[name] = Curve.from_samples(theirs.T)
+        paired[f"minus {name}"] = Curve.from_samples((own - theirs).T)
+    return StepCurves(episode=1, x=list(range(1, steps + 1)), curve=Curve.from_samples(own.T), baselines=curves,
+                      paired=paired)
 
 
 def summarize(trials: Any) -> dict[str, Any]:

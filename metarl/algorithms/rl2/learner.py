@@ -20,6 +20,7 @@ from metarl.algorithms.rl2.config import RL2Config
 from metarl.algorithms.rl2.oracle import TaskAwarePolicy, TaskFeatures, with_features
 from metarl.algorithms.rl2.ppo import RunningNorm, TrialBatch, chunk_batch, ppo_loss, trial_advantages
 from metarl.envs.registry import EnvFactory
+from metarl.policies.memoryless import MemorylessActorCritic
 from metarl.policies.recurrent import RecurrentActorCritic
 from metarl.rollout import Sampler
 from metarl.rollout.sharding import concat_trials
@@ -53,13 +54,13 @@ class RL2Learner:
         if close is not None:
             close()
 
-    def _make_policy(self) -> RecurrentActorCritic:
+    def _make_policy(self) -> RecurrentActorCritic | MemorylessActorCritic:
         cfg, space = self.config.policy, self.env.single_action_space
         obs_dim = int(np.prod(self.env.single_observation_space.shape))
         if self.features is not None:
             obs_dim += self.features.dim
         discrete = hasattr(space, "n")
-        return RecurrentActorCritic(
+        return (RecurrentActorCritic if cfg.memory else MemorylessActorCritic)(
             obs_dim=obs_dim, n_actions=int(space.n) if discrete else None,
             act_dim=None if discrete else int(np.prod(space.shape)), hidden_size=cfg.hidden_size, cell=cfg.cell,
             embed_size=cfg.embed_size, log_std=cfg.log_std, init_std=cfg.init_std,
