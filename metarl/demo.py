@@ -1,10 +1,16 @@
-"""``make demo``: the main job, end to end, on the notebook's task family.
+"""``make demo``: the main job, end to end, on the notebook's two task families.
 
-Meta-trains MAML and RL² on ``pendulum`` tasks (mass, length and gravity varied), evaluates both on
-held-out test tasks against their baselines (random initialisation and a pretrained policy
-fine-tuned with the same steps for MAML; a task-aware oracle for RL²), and writes one report with
-plots into ``runs/demo/``. The budget and seeds are flags, so the demo and a longer run are the same
-code: ``python -m metarl.demo --maml-iterations 300 --rl2-iterations 400``.
+- MAML on ``pendulum`` (mass, length and gravity varied) against a policy pretrained on all tasks
+  and a random initialisation, both fine-tuned with the same steps;
+- RL² on ``pendulum``, against the memory-less policy (the same PPO and inputs, no memory) and the
+  task-aware oracle: there the task shows in the dynamics, so RL² adapts *within* episode 1;
+- RL² on ``mountaincar-hills``, MountainCarContinuous with the goal on the left or the right hill, told
+  only by reward: episode 1 must explore, so RL² adapts *across* episodes.
+
+Each is evaluated on held-out tasks, each claim is stated with its paired 95% interval (and said
+plainly not to hold where it does not), one held-out task of each kind is animated before and after
+adaptation, and one report is written into ``runs/demo/``. The budgets and seeds are flags, so the
+demo and a longer run are the same code: ``python -m metarl.demo --rl2-iterations 400``.
 
 A previous demo in the same place is kept: it is moved aside to ``runs/demo.<timestamp>``.
 """
@@ -18,25 +24,32 @@ from pathlib import Path
 from typing import Any
 
 from metarl import api
-from metarl.report import write_report
+from metarl.report import Lead, write_report
 
-# Small budgets that show adaptation within about ten minutes on two CPU cores.
+HILLS = "mountaincar-hills"
+# Small budgets, sized so the whole demo fits about twelve minutes on two CPU cores.
 MAML_DEMO: dict[str, Any] = {"iterations": 80}
 RL2_DEMO: dict[str, Any] = {"iterations": 100}
+HILLS_DEMO: dict[str, Any] = {"iterations": 100}
+PARTS = ("maml", "rl2", "hills")
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m metarl.demo", description=__doc__.splitlines()[0])
     p.add_argument("--out", default="runs/demo", help="demo directory (an existing one is moved aside)")
-    p.add_argument("--env", default="pendulum", help="task family")
+    p.add_argument("--env", default="pendulum", help="task family of the MAML part and of RL²'s within-episode part")
     p.add_argument("--seed", type=int, default=0, help="training seed")
     p.add_argument("--eval-seed", type=int, default=1, help="seed of the held-out evaluation")
     p.add_argument("--eval-tasks", type=int, default=100, help="held-out test tasks for MAML (each is adapted)")
     p.add_argument("--rl2-eval-tasks", type=int, default=500,
                    help="held-out test tasks for RL² (cheap: one trial each, all in parallel)")
     p.add_argument("--maml-iterations", type=int, default=None, help="MAML meta-iterations (default: demo budget)")
-    p.add_argument("--rl2-iterations", type=int, default=None, help="RL² iterations (default: demo budget)")
-    p.add_argument("--skip", choices=["maml", "rl2"], action="append", default=[], help="leave an algorithm out")
+    p.add_argument("--rl2-iterations", type=int, default=None,
+                   help="iterations of RL², its memory-less baseline and its oracle (default: demo budget)")
+    p.add_argument("--hills-iterations", type=int, default=None,
+                   help=f"iterations of RL² on {HILLS} (default: demo budget)")
+    p.add_argument("--skip", choices=PARTS, action="append", default=[], help="leave a part out")
+    p.add_argument("--no-animations", action="store_true", help="write no GIFs")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     return p
 
@@ -48,31 +61,88 @@ def _set_aside(out: Path) -> None:
         print(f"previous demo kept in {backup}", flush=True)
 
 
+def _budget(preset: dict[str, Any], iterations: int | None) -> dict[str, Any]:
+    return {**preset, **({"iterations": iterations} if iterations is not None else {})}
+
+
 def run_demo(args: argparse.Namespace) -> Path:
     out = Path(args.out)
     _set_aside(out)
     out.mkdir(parents=True, exist_ok=True)
-    budgets = {"maml": (MAML_DEMO, args.maml_iterations), "rl2": (RL2_DEMO, args.rl2_iterations)}
-    runs = []
-    for algorithm, (preset, iterations) in budgets.items():
-        if algorithm in args.skip:
-            continue
-        overrides = {**preset, **({"iterations": iterations} if iterations is not None else {})}
-        run = _train(algorithm, args, out / algorithm, overrides)
-        oracle = None
-        if algorithm == "rl2":  # the task-aware oracle: the same PPO, told the task
-            oracle = _train(algorithm, args, out / "rl2-oracle", {**overrides, "task_aware": True})
-        tasks = args.rl2_eval_tasks if algorithm == "rl2" else args.eval_tasks
-        print(f"   evaluating {algorithm} on {tasks} held-out tasks", flush=True)
-        api.evaluate(run, num_tasks=tasks, seed=args.eval_seed, baselines={"oracle": oracle} if oracle else {})
+    runs, leads, verdicts = [], [], []
+    if "maml" not in args.skip:
+        run = _train("maml", args, args.env, out / "maml", _budget(MAML_DEMO, args.maml_iterations))
+        result = _evaluate(run, args.eval_tasks, args, {})
+        from metarl.demo_claims import maml_lead
+
+        lead, holds = maml_lead(result, out)
+        leads += [lead, *_animation(run, out / "maml_adapts.gif", args, "MAML")]
         runs.append(run)
-    return write_report(runs, out)
+        verdicts.append(("MAML beats both baselines", holds))
+    if "rl2" not in args.skip:
+        budget = _budget(RL2_DEMO, args.rl2_iterations)
+        run = _train("rl2", args, args.env, out / "rl2", budget)
+        memoryless = _train("rl2", args, args.env, out / "rl2-memoryless", {**budget, "memory": False})
+        oracle = _train("rl2", args, args.env, out / "rl2-oracle", {**budget, "task_aware": True})
+        result = _evaluate(run, args.rl2_eval_tasks, args, {"memory-less": memoryless, "oracle": oracle})
+        from metarl.demo_claims import rl2_within_episode_lead
+
+        lead, holds = rl2_within_episode_lead(result, out, memoryless="memory-less", oracle="oracle")
+        leads.append(lead)
+        runs += [run, memoryless, oracle]
+        verdicts.append(("RL² beats the memory-less policy within episode 1", holds))
+    if "hills" not in args.skip:
+        run = _train("rl2", args, HILLS, out / "rl2-hills", _budget(HILLS_DEMO, args.hills_iterations))
+        result = _evaluate(run, args.rl2_eval_tasks, args, {})
+        from metarl.demo_claims import rl2_across_episodes_lead
+
+        lead, holds = rl2_across_episodes_lead(result, out)
+        leads += [lead, *_animation(run, out / "rl2_hills_adapts.gif", args, "RL²")]
+        runs.append(run)
+        verdicts.append(("RL² earns more in episode 2 than in episode 1", holds))
+    path = write_report(runs, out, lead=leads, title="metarl demo: two kinds of adaptation")
+    for claim, holds in verdicts:
+        print(f"   {'holds' if holds else 'NOT shown at this budget'}: {claim}", flush=True)
+    return path
 
 
-def _train(algorithm: str, args: argparse.Namespace, out: Path, overrides: dict[str, Any]) -> Path:
+def _evaluate(run: Path, tasks: int, args: argparse.Namespace, baselines: dict[str, Path]) -> Any:
+    print(f"   evaluating {run.name} on {tasks} held-out tasks", flush=True)
+    return api.evaluate(run, num_tasks=tasks, seed=args.eval_seed, baselines=baselines)
+
+
+def _animation(run: Path, path: Path, args: argparse.Namespace, name: str) -> list[Lead]:
+    """A GIF of one held-out task, one episode before adaptation and one after, from one reset."""
+    if args.no_animations:
+        return []
+    from metarl.adapting import adapt_run
+
+    learner = api.load(run)
+    task = _shown_task(learner)
+    result = adapt_run(learner, task, seed=args.eval_seed, animation=path)
+    values = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in result.task.items())
+    sentence = (f"{name} on one held-out task ({values}): one episode before adaptation (return "
+                f"{result.before.total:.1f}), then one after it (return {result.after.total:.1f}), from the same "
+                f"reset; `metarl adapt {run} --task NAME=VALUE --animate` does this for any task.")
+    return [Lead(title=f"Watch {name} adapt ({learner.config.env})", image=path.name, sentence=sentence)]
+
+
+def _shown_task(learner: Any) -> dict[str, Any]:
+    """The first held-out task, or for a family with a goal side the first one with the goal on
+    the left (the side a policy that does not adapt does not try first)."""
+    tasks = learner.learner.tasks.test_tasks(32)
+    arrays = tasks.arrays()
+    index = 0
+    if "goal_side" in arrays:
+        left = [i for i, side in enumerate(arrays["goal_side"]) if side < 0]
+        index = left[0] if left else 0
+    return {k: v[index].item() for k, v in arrays.items()}
+
+
+def _train(algorithm: str, args: argparse.Namespace, env: str, out: Path, overrides: dict[str, Any]) -> Path:
     started = time.monotonic()
-    print(f"== meta-training {out.name} on {args.env} ==", flush=True)
-    run = api.train(algorithm, env=args.env, out=out, seed=args.seed, quiet=args.quiet, **overrides)
+    print(f"== meta-training {out.name} on {env} ==", flush=True)
+    run = api.train(algorithm, env=env, out=out, seed=args.seed, quiet=args.quiet, **overrides)
     print(f"   trained in {time.monotonic() - started:.0f}s", flush=True)
     return run
 

@@ -12,6 +12,7 @@ with the paired differences. Nothing here names an algorithm. A run directory wi
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 from collections.abc import Sequence
@@ -140,8 +141,21 @@ def _paired(means: list[float], ci95: list[float] | None) -> str:
     return ", ".join(f"{m:+.2f} ± {c:.2f}" for m, c in zip(means, ci95, strict=True))
 
 
-def write_report(runs: Sequence[Path | str], out: Path | str | None = None) -> Path:
-    """Write ``report.md`` and its PNGs into ``out`` (default: the first run); returns the path."""
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Lead:
+    """A section the report opens with: one picture (a file in the report's folder, PNG or GIF)
+    and the sentence that says what it shows."""
+
+    title: str
+    image: str
+    sentence: str
+
+
+def write_report(runs: Sequence[Path | str], out: Path | str | None = None, *, lead: Sequence[Lead] = (),
+                 title: str | None = None) -> Path:
+    """Write ``report.md`` and its PNGs into ``out`` (default: the first run); returns the path.
+
+    ``lead``: sections shown first, before the training curves and the tables (the demo's claims)."""
     runs = [Path(r) for r in runs]
     for run in runs:
         if not run.is_dir():
@@ -156,7 +170,9 @@ def write_report(runs: Sequence[Path | str], out: Path | str | None = None) -> P
         found = read_evaluations(r)
         for file, ev in found.items():
             evaluations[n if len(found) == 1 else f"{n}/{file}"] = ev
-    lines = [f"# metarl report: {', '.join(names)}", ""]
+    lines = [f"# {title}" if title else f"# metarl report: {', '.join(names)}", ""]
+    for section in lead:
+        lines += [f"## {section.title}", "", f"![{section.title}]({section.image})", "", section.sentence, ""]
     if plot_training(metrics, keys, out / "training.png"):
         lines += ["## Meta-training", "", "![meta-training curves](training.png)", ""]
     if plot_adaptation(evaluations, out / "adaptation.png"):
