@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("env_throughput", "sampler_throughput", "maml_iteration", "rl2_throughput", "memory")
+BENCHMARKS = ("env_throughput", "sampler_throughput", "train_iteration", "maml_iteration", "rl2_throughput",
+              "memory")
 
 
 def run_one(name: str, quick: bool) -> dict | None:

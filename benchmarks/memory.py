@@ -1,70 +1,106 @@
-"""Peak memory (RSS) of short MAML and RL² training runs, and its growth from the 10th to the last
-iteration. Goal: no growth (a leak would show as steady growth per iteration).
+"""Resident memory (RSS) of ``metarl train`` over 1000 iterations, MAML and RL²: it must stay flat.
 
-Each algorithm runs in its own process so their peaks do not mix. The last line is one JSON object.
+Each run is the real CLI in its own process, ``python -m metarl train ALGO --env PRESET --out TMP
+--iterations N``, through the whole Trainer: run directory, validation and checkpoints every 10
+iterations, metrics.csv and TensorBoard logging; leaks often live there rather than in the
+learner. The parent samples the child's RSS (``/proc/<pid>/statm``) each time a new iteration's
+row appears in ``metrics.csv`` (``benchmarks/watch.py``) and reports RSS at iterations 10, 100 and
+the last, the peak, and the slope of a least-squares line through the samples of the second half
+(KiB per iteration); a slope above ``--threshold-kib`` is flagged as growth.
+
+The configs are the presets made small so that 1000 iterations take minutes, not hours (MAML
+navigation2d with 4 tasks x 4 episodes and 4 validation tasks; RL² bandit with 32 trials and 32
+validation tasks): the code path, not the batch size, is what a leak rides on. One thing grows
+by design: ``metrics.csv``'s rows are kept in memory (a few KiB per iteration at most).
+
+    python benchmarks/memory.py [--iterations 1000] [--threads N] [--threshold-kib 8] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
+import statistics
 import sys
+import tempfile
+from pathlib import Path
 
-import torch
+if __package__ in (None, ""):  # run as a script: python benchmarks/memory.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.watch import child_env, torch_threads, train_command, watch_train  # noqa: E402
 
-RUNS = {
-    "maml": ("navigation2d", {"meta_batch_size": 10, "episodes_per_task": 10}),
-    "rl2": ("bandit", {"trials_per_iteration": 128}),
+RUNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "maml": ("maml", "navigation2d", ("--meta-batch-size", "4", "--episodes-per-task", "4",
+                                      "--validation-tasks", "4")),
+    "rl2": ("rl2", "bandit", ("--trials-per-iteration", "32", "--validation-tasks", "32")),
 }
 
 
-def rss_mib() -> float:
-    with open("/proc/self/statm") as f:
-        pages = int(f.read().split()[1])
-    return pages * resource.getpagesize() / 2**20
+def rss_at(samples: list[tuple[int, float]], rows: int) -> float | None:
+    """RSS when at least ``rows`` iterations had been logged (``None`` if the run never got there)."""
+    return next((mib for done, mib in samples if done >= rows), None)
 
 
-def measure(algorithm: str, iterations: int) -> dict[str, float]:
-    """Runs in the child process."""
-    from metarl import api
-
-    torch.set_num_threads(1)
-    env, overrides = RUNS[algorithm]
-    module = api.algorithm_module(algorithm)
-    learner = module.build_learner(module.make_config(env, iterations=iterations, **overrides))
-    at_10 = 0.0
-    for it in range(iterations):
-        learner.train_iteration(it)
-        if it == 9:
-            at_10 = rss_mib()
-    last = rss_mib()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"rss_iter10_mib": at_10, "rss_last_mib": last, "growth_mib": last - at_10,
-            "growth_per_iteration_kib": (last - at_10) * 1024 / max(iterations - 10, 1), "peak_rss_mib": peak}
+def slope_kib(samples: list[tuple[int, float]]) -> float | None:
+    """Least-squares slope, KiB per iteration, of RSS over iterations in ``samples``."""
+    if len({done for done, _ in samples}) < 2:
+        return None
+    fit = statistics.linear_regression([float(d) for d, _ in samples], [m for _, m in samples])
+    return fit.slope * 1024
 
 
-def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
+def summarize(samples: list[tuple[int, float]], iterations: int, peak: float, threshold_kib: float) -> dict:
+    second_half = [(d, m) for d, m in samples if d >= iterations / 2]
+    slope = slope_kib(second_half)
+    at_10, last = rss_at(samples, 10), samples[-1][1] if samples else None
+    return {"rss_iter10_mib": at_10, "rss_iter100_mib": rss_at(samples, 100) if iterations >= 100 else None,
+            "rss_last_mib": last, "growth_mib": None if at_10 is None or last is None else last - at_10,
+            "slope_kib_per_iteration": slope, "peak_rss_mib": peak, "samples": len(samples),
+            "grows": slope is not None and slope > threshold_kib}
+
+
+def _show(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def main(argv: list[str] | None = None) -> dict[str, dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="30 iterations instead of 100")
-    parser.add_argument("--child", choices=sorted(RUNS), help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="40 iterations instead of 1000")
     parser.add_argument("--iterations", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads of the runs (OMP_NUM_THREADS); default: torch's own, as metarl train")
+    parser.add_argument("--threshold-kib", type=float, default=8.0,
+                        help="second-half slope (KiB/iteration) above which RSS counts as growing")
+    parser.add_argument("--only", nargs="+", choices=sorted(RUNS), default=list(RUNS))
+    parser.add_argument("--set", dest="extra", action="append", default=[], metavar="ALGO=FLAGS",
+                        help="more config flags for one run, e.g. --set 'rl2=--hidden-size 16'")
     args = parser.parse_args(argv)
-    iterations = args.iterations or (30 if args.quick else 100)
-    if args.child:
-        print(json.dumps(measure(args.child, iterations)))
-        return {}
-    results = {}
-    print(f"{'run':<6} {'RSS@10 MiB':>11} {'RSS@last MiB':>13} {'growth MiB':>11} {'peak MiB':>9}")
-    for algorithm in RUNS:
-        out = subprocess.run([sys.executable, __file__, "--child", algorithm, "--iterations", str(iterations)],
-                             capture_output=True, text=True, check=True)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        results[algorithm] = r
-        print(f"{algorithm:<6} {r['rss_iter10_mib']:>11.1f} {r['rss_last_mib']:>13.1f} {r['growth_mib']:>11.1f}"
-              f" {r['peak_rss_mib']:>9.1f}")
-    print(json.dumps({"benchmark": "memory", "iterations": iterations, **results}))
+    iterations = args.iterations or (40 if args.quick else 1000)
+    extra: dict[str, list[str]] = {}
+    for item in args.extra:
+        name, _, flags = item.partition("=")
+        if name not in RUNS:
+            raise SystemExit(f"--set {item!r}: the run must be one of {sorted(RUNS)}")
+        extra.setdefault(name, []).extend(flags.split())
+    env = child_env(args.threads)
+    threads = torch_threads(env)
+    results: dict[str, dict] = {}
+    print(f"RSS of metarl train over {iterations} iterations ({threads} threads), MiB; slope over the second half")
+    print(f"{'run':<18} {'@10':>7} {'@100':>7} {'@last':>7} {'peak':>7} {'KiB/iter':>9}")
+    with tempfile.TemporaryDirectory(prefix="metarl-memory-") as tmp:
+        for name in args.only:
+            algorithm, family, flags = RUNS[name]
+            out = Path(tmp) / name
+            command = train_command(algorithm, family, out, iterations, [*flags, *extra.get(name, []), "--quiet"])
+            watched = watch_train(command, out=out, env=env)
+            r = summarize(list(watched.rss), iterations, watched.peak_rss_mib, args.threshold_kib)
+            results[name] = {**r, "env": family, "flags": list(command[command.index("--iterations"):])}
+            slope = "-" if r["slope_kib_per_iteration"] is None else f"{r['slope_kib_per_iteration']:.2f}"
+            print(f"{name + ' ' + family:<18} {_show(r['rss_iter10_mib']):>7} {_show(r['rss_iter100_mib']):>7}"
+                  f" {_show(r['rss_last_mib']):>7} {_show(r['peak_rss_mib']):>7} {slope:>9}"
+                  f"  {'GROWS' if r['grows'] else 'flat'}")
+    print(json.dumps({"benchmark": "memory", "iterations": iterations, "threads": threads,
+                      "threshold_kib_per_iteration": args.threshold_kib, **results}))
     return results
 
 

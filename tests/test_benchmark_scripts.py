@@ -59,3 +59,87 @@ def test_rl2_results_refuses_a_negative_time_budget():
 
     with pytest.raises(SystemExit, match=r"--minutes=-1.0 is not allowed: a number >= 0"):
         rl2_results.main(["--preset", "bandit", "--minutes", "-1"])
+
+
+def _watched(train, validation, row_seconds, config=None):
+    """Rows as the Trainer logs them: a split summing to ``train[i]`` - 0.01 (0.01 s beyond the
+    split), and ``time_iteration`` = train + the row's validation time (rows in ``validation``)."""
+    from benchmarks.watch import Watched
+
+    rows = tuple({"iteration": str(i), "time_sampling": "0.1", "time_update": str(t - 0.11),
+                  "time_iteration": str(t + validation.get(i, 0.0)),
+                  **({"validation_score": "1.0"} if i in validation else {})} for i, t in enumerate(train))
+    return Watched(command=("metarl",), wall_s=row_seconds[-1] + 1, row_seconds=tuple(row_seconds), rss=(),
+                   peak_rss_mib=0.0, rows=rows,
+                   config=config or {"trainer": {"validate_every": 10, "checkpoint_every": 10}}, stderr="")
+
+
+def test_train_iteration_window_holds_one_validation_period_and_leaves_the_last_iteration_out():
+    from benchmarks.train_iteration import summarize
+
+    train = [2.0] + [1.0] * 8 + [1.5, 1.0, 1.0]
+    validation = {9: 2.0, 11: 2.0}  # every 10th iteration and the last one validate
+    # row i appears 5 s after the start plus the iterations so far, plus 0.5 s of checkpoint after row 9
+    seconds, now = [], 5.0
+    for i, t in enumerate(train):
+        now += t + validation.get(i, 0.0) + (0.5 if i == 10 else 0.0)
+        seconds.append(now)
+    r = summarize(_watched(train, validation, seconds), warmup=1)
+    assert r["window_iterations"] == 10 and r["window_validations"] == 1 and r["window_full_periods"] == 1
+    assert abs(r["wall_per_iteration"] - (8 * 1.0 + 3.5 + 1.0 + 0.5) / 10) < 1e-9  # rows 1..10
+    assert abs(r["logging_checkpoint_s"] - (1.3 - 12.5 / 10)) < 1e-9
+    assert r["time_iteration"] == 1.0 and abs(r["time_other"] - 0.01) < 1e-9
+    assert abs(r["validation_s"] - 2.0) < 1e-9  # not 2.25: row 9's slower train step is its own split
+    assert r["time_sampling"] == 0.1 and abs(r["startup_s"] - 5.0) < 1e-9
+    assert "trpo_backtracks" not in r and "env_steps_per_s" not in r
+
+
+def test_train_iteration_short_run_says_its_window_has_no_whole_period():
+    from benchmarks.train_iteration import summarize
+
+    r = summarize(_watched([1.0, 1.0, 1.0, 1.0], {3: 1.0}, [6.0, 7.0, 8.0, 10.0]), warmup=1)
+    assert (r["window_iterations"], r["window_validations"], r["window_full_periods"]) == (2, 0, 0)
+    assert abs(r["wall_per_iteration"] - 1.0) < 1e-9
+
+
+def test_memory_slope_and_flag_from_a_hand_made_rss_series():
+    from benchmarks.memory import summarize
+
+    flat = [(i, 300.0 + (0.5 if i % 10 == 0 else 0.0)) for i in range(1, 201)]
+    leaking = [(i, 300.0 + i * 16 / 1024) for i in range(1, 201)]  # 16 KiB per iteration
+    r = summarize(flat, 200, 310.0, threshold_kib=8.0)
+    assert not r["grows"] and abs(r["slope_kib_per_iteration"]) < 1.0
+    assert (r["rss_iter10_mib"], r["rss_iter100_mib"], r["rss_last_mib"]) == (300.5, 300.5, 300.5)
+    r = summarize(leaking, 200, 310.0, threshold_kib=8.0)
+    assert r["grows"] and abs(r["slope_kib_per_iteration"] - 16.0) < 1e-6
+    assert abs(r["growth_mib"] - 190 * 16 / 1024) < 1e-9
+
+
+def test_train_iteration_runs_metarl_train_and_prints_its_split(capsys):
+    from benchmarks import train_iteration
+
+    train_iteration.main(["--iterations", "3", "--threads", "1", "--runs",
+                          "maml:navigation2d --meta-batch-size 2 --episodes-per-task 2 --validation-tasks 2",
+                          "rl2:bandit --trials-per-iteration 8 --validation-tasks 4 --hidden-size 8"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["benchmark"] == "train_iteration" and result["threads"] == 1
+    maml, rl2 = result["runs"]["maml_navigation2d"], result["runs"]["rl2_bandit"]
+    common = {"time_sampling", "time_iteration", "time_other", "validation_s", "wall_per_iteration",
+              "logging_checkpoint_s", "startup_s", "wall_s", "window_iterations"}
+    assert common | {"time_adaptation", "time_outer", "trpo_backtracks"} <= set(maml)
+    assert common | {"time_update", "env_steps_per_s", "env_steps_per_s_wall"} <= set(rl2)
+    assert maml["window_iterations"] == 1 and maml["wall_per_iteration"] > 0 and maml["validation_s"] is not None
+
+
+def test_memory_runs_metarl_train_and_reports_rss(capsys):
+    from benchmarks import memory
+
+    memory.main(["--iterations", "3", "--threads", "1", "--set", "maml=--meta-batch-size 2 --episodes-per-task 2",
+                 "--set", "rl2=--trials-per-iteration 8 --hidden-size 8"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["benchmark"] == "memory" and result["iterations"] == 3
+    for name in ("maml", "rl2"):
+        r = result[name]
+        assert {"rss_iter10_mib", "rss_iter100_mib", "rss_last_mib", "slope_kib_per_iteration", "peak_rss_mib",
+                "grows"} <= set(r)
+        assert r["rss_last_mib"] > 50 and r["peak_rss_mib"] >= r["rss_last_mib"] and r["rss_iter10_mib"] is None
