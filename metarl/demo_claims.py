@@ -26,7 +26,7 @@ def paired_sentence(*, diff: Curve, index: int, claim: str, number: str, tasks: 
     if low > 0:
         return f"{claim}. {figures}.", True
     why = "is below zero" if high < 0 else "includes zero"
-    return (f"**Not shown at this budget:** {claim[0].lower() + claim[1:]} does not hold here. {figures}; the interval "
+    return (f"**Not shown at this budget:** the claim \"{claim}\" does not hold here. {figures}; the interval "
             f"{why}. A longer run (the demo's budget flags) is needed before this picture means adaptation."), False
 
 
