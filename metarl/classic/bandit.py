@@ -1,5 +1,9 @@
 """Bernoulli-bandit baselines of the RL² paper (Table 1), vectorised over tasks.
 
+``bayes-optimal`` is the exact Bayes-optimal policy under the distribution's U(0, 1) prior, by
+dynamic programming (``metarl.classic.bayes_optimal``); it only exists for short trials (n <= 20
+with any k, n <= 28 at k = 5) and is left out of "all baselines" beyond that.
+
 Every learning baseline keeps per-arm pull and success counts ``[tasks, arms]`` and starts each
 arm with one success and one failure (a Beta(1, 1) prior), as the paper did. Ties are broken
 uniformly at random, so the first pull is not always arm 0.
@@ -18,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from metarl.classic.bayes_optimal import TIE_TOLERANCE, BayesTable, bayes_table, infeasible
 from metarl.classic.gittins import gittins_table
 from metarl.classic.trials import BaselineFamily, run_trials
 from metarl.envs.bandit import BanditDistribution, BanditEnv, BanditTasks
@@ -42,9 +47,10 @@ TUNED: dict[tuple[int, int], dict[str, float]] = {
 }
 
 
-def argmax_random_ties(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Row-wise argmax of ``[tasks, arms]``, choosing uniformly among tied maxima."""
-    best = values >= values.max(axis=1, keepdims=True)
+def argmax_random_ties(values: np.ndarray, rng: np.random.Generator, *, tolerance: float = 0.0) -> np.ndarray:
+    """Row-wise argmax of ``[tasks, arms]``, choosing uniformly among the maxima (values within
+    ``tolerance`` of the row's maximum count as tied)."""
+    best = values >= values.max(axis=1, keepdims=True) - tolerance
     return np.argmax(np.where(best, rng.random(values.shape), -1.0), axis=1)
 
 
@@ -144,6 +150,29 @@ class Gittins(BetaArms):
         return argmax_random_ties(index, self.rng)
 
 
+class BayesOptimal(BetaArms):
+    """The exact Bayes-optimal policy for arm means i.i.d. U(0, 1), the bandit distribution's
+    prior (``metarl.classic.bayes_optimal``): pull an arm of highest Q, ties at random. ``exact``
+    is its expected trial return under that prior, what the sampled mean estimates."""
+
+    def __init__(self, *, arms: int, horizon: int) -> None:
+        super().__init__(arms=arms)
+        self._use(bayes_table(arms, horizon))  # ConfigError here when the trial is too long to solve
+
+    def _use(self, table: BayesTable) -> None:
+        self.table, self.exact = table, table.value
+        self.constant = f"exact DP over {table.num_states} states"
+
+    def reset(self, *, num_tasks: int, episodes: int, rng: np.random.Generator) -> None:
+        super().reset(num_tasks=num_tasks, episodes=episodes, rng=rng)
+        if episodes != self.table.horizon:
+            self._use(bayes_table(self.arms, episodes))
+
+    def choose(self, episode: int) -> np.ndarray:
+        q = self.table.arm_q(self.pulls, self.successes)
+        return argmax_random_ties(q, self.rng, tolerance=TIE_TOLERANCE)
+
+
 def tuned_constant(name: str, episodes: int, arms: int) -> tuple[float, str]:
     """The tuned constant of ``name`` ("ucb1" or "epsilon-greedy") and a label saying where from."""
     def distance(key: tuple[int, int]) -> float:
@@ -167,14 +196,22 @@ def make_policy(
         if name == "ucb1":
             return UCB1(arms=arms, c=value, constant=label)
         return EpsilonGreedy(arms=arms, epsilon=value, constant=label)
+    if name == "bayes-optimal":
+        return BayesOptimal(arms=arms, horizon=episodes)
     simple = {"random": RandomArm, "greedy": Greedy, "thompson": Thompson, "gittins": Gittins}
     if name not in simple:
         raise ValueError(f"unknown bandit baseline {name!r}; allowed: {', '.join(NAMES)}")
     return simple[name](arms=arms)
 
 
-NAMES = ("random", "greedy", "epsilon-greedy", "ucb1", "thompson", "gittins")
-FAMILY = BaselineFamily(env_type=BanditEnv, names=NAMES, make_policy=make_policy)
+def unavailable(name: str, *, tasks: BanditTasks, episodes: int) -> str:
+    """Why ``name`` cannot play trials of ``episodes`` pulls on ``tasks`` ("" when it can): only
+    the exact Bayes-optimal policy has a size limit."""
+    return infeasible(tasks.num_arms, episodes) if name == "bayes-optimal" else ""
+
+
+NAMES = ("random", "greedy", "epsilon-greedy", "ucb1", "thompson", "gittins", "bayes-optimal")
+FAMILY = BaselineFamily(env_type=BanditEnv, names=NAMES, make_policy=make_policy, unavailable=unavailable)
 
 
 def tune_constants(

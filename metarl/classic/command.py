@@ -2,7 +2,10 @@
 
 Tasks are the test split of ``--seed`` (``TaskSplit(...).test_tasks``), so the numbers line up
 with an agent evaluated on the same seed. Prints a table, or with ``--json`` exactly one JSON
-object ``{"<baseline>": {"mean": ..., "stderr": ..., "constant": ..., "per_episode": [...]}}``.
+object ``{"<baseline>": {"mean": ..., "stderr": ..., "constant": ..., "exact": ..., "per_episode":
+[...]}}``; ``exact`` is the expected trial return where it is known exactly (the bandit's
+Bayes-optimal policy), else null. A baseline that cannot run at the asked size (Bayes-optimal on
+long trials) is left out with a note on stderr, or refused when named in ``--only``.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import argparse
 import json
 import sys
 
-from metarl.classic.evaluate import BaselineResult, baseline_family, evaluate_baselines
+from metarl.classic.evaluate import BaselineResult, baseline_family, evaluate_baselines, unavailable_baselines
 from metarl.envs.bandit import BanditDistribution
 from metarl.envs.navigation import NavigationDistribution
 from metarl.envs.tabular_mdp import TabularMDPDistribution
@@ -57,23 +60,35 @@ def _validate(args: argparse.Namespace) -> None:
 
 
 def format_table(results: dict[str, BaselineResult]) -> str:
-    """Readable table: baseline, mean, stderr, constant used."""
-    rows = [("baseline", "mean", "stderr", "constant")]
-    rows += [(r.name, f"{r.mean:.2f}", f"{r.stderr:.2f}", r.constant) for r in results.values()]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    return "\n".join(
-        f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}  {d}".rstrip() for a, b, c, d in rows
-    )
+    """Readable table: baseline, mean, stderr, the exact expected return (a column only when some
+    baseline has one), constant used."""
+    with_exact = any(r.exact is not None for r in results.values())
+    rows = [("baseline", "mean", "stderr") + (("exact",) if with_exact else ()) + ("constant",)]
+    for r in results.values():
+        exact = (("" if r.exact is None else f"{r.exact:.4f}",) if with_exact else ())
+        rows.append((r.name, f"{r.mean:.2f}", f"{r.stderr:.2f}", *exact, r.constant))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = []
+    for name, *numbers, constant in rows:
+        cells = [name.ljust(widths[0]), *(c.rjust(w) for c, w in zip(numbers, widths[1:], strict=True)), constant]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
 
 
 def main(args: argparse.Namespace) -> int:
     """Run the command; returns the exit status (2 on bad arguments, message on stderr)."""
     try:
         _validate(args)
+        tasks = TaskSplit(distribution=_distribution(args), seed=args.seed).test_tasks(args.tasks)
+        skipped = unavailable_baselines(args.family, tasks=tasks, episodes=args.episodes)
+        named = [n for n in args.only or [] if n in skipped]
+        if named:
+            raise ConfigError(f"--only: {skipped[named[0]]}")
     except ValueError as err:
         print(f"metarl baselines: error: {err}", file=sys.stderr)
         return 2
-    tasks = TaskSplit(distribution=_distribution(args), seed=args.seed).test_tasks(args.tasks)
+    for why in skipped.values() if args.only is None else ():
+        print(f"metarl baselines: note: left out {why}", file=sys.stderr)
     results = evaluate_baselines(
         args.family, tasks=tasks, episodes=args.episodes, seed=args.seed, names=args.only
     )

@@ -20,7 +20,7 @@ from metarl.errors import ConfigError
 from metarl.tasks import TaskBatch, check_count
 
 __all__ = ["BaselineFamily", "BaselineResult", "TrialPolicy", "baseline_family", "evaluate_baselines",
-           "has_baselines", "run_trials"]
+           "has_baselines", "run_trials", "unavailable_baselines"]
 
 
 def _families() -> dict[str, BaselineFamily]:
@@ -42,17 +42,31 @@ def baseline_family(family: str) -> BaselineFamily:
     return fams[family]
 
 
+def unavailable_baselines(family: str, *, tasks: TaskBatch, episodes: int) -> dict[str, str]:
+    """The baselines of ``family`` that cannot play trials of ``episodes`` episodes on ``tasks``
+    (the bandit's exact Bayes-optimal policy beyond its size limit), each with the reason."""
+    fam = baseline_family(family)
+    if fam.unavailable is None:
+        return {}
+    reasons = {name: fam.unavailable(name, tasks=tasks, episodes=episodes) for name in fam.names}
+    return {name: why for name, why in reasons.items() if why}
+
+
 def evaluate_baselines(
     family: str, *, tasks: TaskBatch, episodes: int, seed: int, names: Sequence[str] | None = None
 ) -> dict[str, BaselineResult]:
-    """Score each baseline of ``family`` (all of them when ``names`` is None) on ``tasks``.
+    """Score each baseline of ``family`` on ``tasks``: those in ``names``, or when it is None all
+    that can run at this size (``unavailable_baselines`` are left out; named, they raise).
 
     ``seed`` fixes the environment's stream (shared by all baselines) and each baseline's own
     stream (derived from the seed and the baseline's name, so it does not depend on ``names``).
     """
     fam = baseline_family(family)
     episodes = check_count("episodes", episodes)
-    names = list(fam.names if names is None else names)
+    if names is None:
+        skip = unavailable_baselines(family, tasks=tasks, episodes=episodes)
+        names = [n for n in fam.names if n not in skip]
+    names = list(names)
     unknown = [n for n in names if n not in fam.names]
     if unknown:
         raise ConfigError(f"unknown {family} baseline(s) {unknown}; allowed: {', '.join(fam.names)}")
@@ -65,6 +79,6 @@ def evaluate_baselines(
         returns = run_trials(env, policy, episodes=episodes, rng=rng)
         results[name] = BaselineResult(
             name=name, returns=returns.sum(axis=1), per_episode=returns.mean(axis=0),
-            constant=policy.constant,
+            constant=policy.constant, exact=getattr(policy, "exact", None),
         )
     return results

@@ -39,12 +39,15 @@ class TrialPolicy(Protocol):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BaselineResult:
     """Trial scores of one baseline: ``returns [tasks]``, ``per_episode [episodes]`` (mean over
-    tasks of the return of episode e, the curve to plot next to RL²)."""
+    tasks of the return of episode e, the curve to plot next to RL²). ``exact`` is the expected
+    trial return under the task distribution where the baseline knows it exactly (the bandit's
+    Bayes-optimal policy; its ``exact`` attribute), else None: the sampled ``mean`` estimates it."""
 
     name: str
     returns: np.ndarray
     per_episode: np.ndarray
     constant: str = ""
+    exact: float | None = None
 
     @property
     def mean(self) -> float:
@@ -58,7 +61,7 @@ class BaselineResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "mean": self.mean, "stderr": self.stderr, "tasks": int(self.returns.shape[0]),
-            "constant": self.constant, "per_episode": self.per_episode.tolist(),
+            "constant": self.constant, "exact": self.exact, "per_episode": self.per_episode.tolist(),
         }
 
 
@@ -97,3 +100,6 @@ class BaselineFamily:
     env_type: type[BatchedTaskEnv]
     names: tuple[str, ...]
     make_policy: Callable[..., TrialPolicy]  # (name, *, tasks, episodes) -> TrialPolicy
+    # (name, *, tasks, episodes) -> why that baseline cannot run at this size ("" when it can);
+    # None: every baseline always can
+    unavailable: Callable[..., str] | None = None

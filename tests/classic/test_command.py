@@ -19,8 +19,9 @@ def test_json_is_one_object(capsys):
     code, out = _run(["bandit", "--arms", "3", "--episodes", "20", "--tasks", "50", "--json"], capsys)
     assert code == 0
     data = json.loads(out.out)
-    assert set(data) == {"random", "greedy", "epsilon-greedy", "ucb1", "thompson", "gittins"}
+    assert set(data) == {"random", "greedy", "epsilon-greedy", "ucb1", "thompson", "gittins", "bayes-optimal"}
     assert len(data["ucb1"]["per_episode"]) == 20
+    assert data["ucb1"]["exact"] is None and data["bayes-optimal"]["exact"] > data["random"]["mean"]
     assert data["ucb1"]["constant"].startswith("c=")
     assert data["random"]["stderr"] > 0
 
@@ -32,6 +33,27 @@ def test_table_names_constant_used(capsys):
     assert lines[1].split() == ["baseline", "mean", "stderr", "constant"]
     assert any(line.startswith("ucb1") and "c=0.02" in line for line in lines)
     assert len(lines) == 4
+
+
+def test_bayes_optimal_reports_its_exact_value(capsys):
+    code, out = _run(["bandit", "--tasks", "400", "--json", "--only", "bayes-optimal"], capsys)
+    assert code == 0
+    entry = json.loads(out.out)["bayes-optimal"]
+    assert entry["exact"] == pytest.approx(6.659987874779542, abs=1e-12)  # the DP at k=5, n=10
+    assert abs(entry["mean"] - entry["exact"]) < 4 * entry["stderr"]
+    assert len(entry["per_episode"]) == 10 and entry["constant"] == "exact DP over 1951 states"
+    code, out = _run(["bandit", "--tasks", "20", "--only", "bayes-optimal", "greedy"], capsys)
+    header, bayes, greedy = out.out.splitlines()[1:]
+    assert header.split() == ["baseline", "mean", "stderr", "exact", "constant"]
+    assert bayes.split()[3] == "6.6600" and len(greedy.split()) == 3
+
+
+def test_bayes_optimal_beyond_its_limit(capsys):
+    code, out = _run(["bandit", "--episodes", "100", "--tasks", "4", "--only", "bayes-optimal"], capsys)
+    assert code == 2 and "n=100 pulls" in out.err and "at k=5 is n=28" in out.err and out.out == ""
+    code, out = _run(["bandit", "--episodes", "30", "--tasks", "4", "--json"], capsys)
+    assert code == 0 and "bayes-optimal" not in json.loads(out.out)
+    assert "note: left out bayes-optimal: k=5 arms and n=30 pulls" in out.err
 
 
 def test_mdp_and_navigation_run(capsys):
