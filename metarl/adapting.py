@@ -54,14 +54,15 @@ class Adaptation:
 
 
 def parse_task(items: Sequence[str]) -> dict[str, Any]:
-    """``["mass=1.3", "side=left"]`` -> ``{"mass": 1.3, "side": "left"}`` (numbers where they parse)."""
+    """``["mass=1.3", "goals=0.3,-0.2", "side=left"]`` -> ``{"mass": 1.3, "goals": [0.3, -0.2],
+    "side": "left"}`` (numbers where they parse; a comma makes a vector)."""
     values: dict[str, Any] = {}
     for item in items:
         name, sep, raw = item.partition("=")
         if not sep or not name.strip() or not raw.strip():
             raise ConfigError(f"--task takes NAME=VALUE (e.g. mass=1.3), got {item!r}")
         try:
-            value: Any = float(raw)
+            value: Any = [float(v) for v in raw.split(",")] if "," in raw else float(raw)
         except ValueError:
             value = raw.strip()
         values[name.strip()] = value

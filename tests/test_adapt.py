@@ -80,7 +80,8 @@ def test_unknown_task_parameter_is_named(run, capsys):
 def test_bad_task_syntax_is_named():
     with pytest.raises(ConfigError, match="NAME=VALUE"):
         parse_task(["mass"])
-    assert parse_task(["mass=2", "side=left"]) == {"mass": 2.0, "side": "left"}
+    assert parse_task(["mass=2", "side=left", "goals=0.3,-0.2"]) == {"mass": 2.0, "side": "left",
+                                                                     "goals": [0.3, -0.2]}
 
 
 def test_corrupt_agent_file_gets_a_clear_error(tmp_path):
