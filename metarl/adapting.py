@@ -140,14 +140,17 @@ def _play_from(agent: Agent, learner: Any, task: TaskBatch, seed: int) -> Episod
 
 
 def write_animation(path: Path, env: Any, episodes: Sequence[Episode], *, captions: Sequence[str]) -> Path:
-    """Render ``episodes`` of the one-task ``env`` one after the other into a GIF at ``path``."""
+    """Render ``episodes`` of the one-task ``env`` one after the other into a GIF at ``path``
+    (a pause between them); a family without a renderer raises ``NoRendererError``."""
     from metarl.animation import write_gif
 
-    render = getattr(env, "render_frames", None)
-    if render is None:
-        raise ConfigError(f"{type(env).__name__} has no renderer (render_frames); no animation for it")
-    segments = [render(task=0, obs=episode.obs) for episode in episodes]
-    return write_gif(path, segments, captions=list(captions))
+    segments = []
+    for episode in episodes:
+        # the action taken in each state; the final state has none (drawn as no push)
+        actions = np.concatenate([episode.actions, np.zeros_like(episode.actions[:1])]).reshape(
+            len(episode.obs), *env.single_action_space.shape)
+        segments.append(env.render_frames(task=0, obs=episode.obs, actions=actions))
+    return write_gif(path, segments, labels=list(captions), hold=15)
 
 
 def save_agent(path: Path | str, agent: Any, *, run: Path | None, algorithm: str, task: Mapping[str, Any],
