@@ -59,3 +59,13 @@ def test_rl2_results_refuses_a_negative_time_budget():
 
     with pytest.raises(SystemExit, match=r"--minutes=-1.0 is not allowed: a number >= 0"):
         rl2_results.main(["--preset", "bandit", "--minutes", "-1"])
+
+
+def test_mountaincar_hills_times_reproduce_the_modules_figures(capsys):
+    """The slowest direct attempts at the lowest power, as the family's docstring quotes them."""
+    from benchmarks import mountaincar_hills_times
+
+    assert mountaincar_hills_times.main(["--powers", "0.0014", "--tasks", "20"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["powers"]["0.0014"] == {"right": 72, "left": 69}
+    assert result["remember"][1] > result["remember"][0] + 30
