@@ -55,3 +55,7 @@ class MissingExtraError(UserError, ImportError):
     Raise it where an optional package is imported on behalf of a user's choice (an env family
     needing MuJoCo, the Ray backend), never for a package metarl itself requires.
     """
+
+
+class NoRendererError(UserError, NotImplementedError):
+    """A family that cannot draw its observations was asked for frames (``render_frames``)."""

@@ -143,3 +143,13 @@ def test_memory_runs_metarl_train_and_reports_rss(capsys):
         assert {"rss_iter10_mib", "rss_iter100_mib", "rss_last_mib", "slope_kib_per_iteration", "peak_rss_mib",
                 "grows"} <= set(r)
         assert r["rss_last_mib"] > 50 and r["peak_rss_mib"] >= r["rss_last_mib"] and r["rss_iter10_mib"] is None
+
+
+def test_mountaincar_hills_times_reproduce_the_modules_figures(capsys):
+    """The slowest direct attempts at the lowest power, as the family's docstring quotes them."""
+    from benchmarks import mountaincar_hills_times
+
+    assert mountaincar_hills_times.main(["--powers", "0.0014", "--tasks", "20"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["powers"]["0.0014"] == {"right": 72, "left": 69}
+    assert result["remember"][1] > result["remember"][0] + 30

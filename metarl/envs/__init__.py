@@ -10,6 +10,11 @@ from metarl.envs.base import BatchedTaskEnv
 from metarl.envs.gym_adapter import GymTaskAdapter
 from metarl.envs.gym_registration import SingleTaskEnv
 from metarl.envs.mountaincar import MountainCarDistribution, MountainCarEnv, MountainCarTasks
+from metarl.envs.mountaincar_hills import (
+    MountainCarHillsDistribution,
+    MountainCarHillsEnv,
+    MountainCarHillsTasks,
+)
 from metarl.envs.mujoco_tasks import (
     AntDirEnv,
     DirectionDistribution,
@@ -39,6 +44,9 @@ __all__ = [
     "HalfCheetahVelEnv",
     "MountainCarDistribution",
     "MountainCarEnv",
+    "MountainCarHillsDistribution",
+    "MountainCarHillsEnv",
+    "MountainCarHillsTasks",
     "MountainCarTasks",
     "Navigation2DEnv",
     "NavigationDistribution",

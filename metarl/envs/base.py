@@ -10,6 +10,9 @@ sub-environments:
 - ``_observe()``: ``[num_envs, *obs_shape]`` observation of every sub-environment;
 - ``_transition(actions)``: advance all sub-environments, return ``(reward, terminated)``.
 
+A family that can draw itself overrides ``render_frames`` (one task's observations to RGB frames);
+the default raises ``NoRendererError``.
+
 Task parameters broadcast to sub-environments are in ``self.params`` (``[num_envs, ...]`` per field).
 """
 
@@ -23,6 +26,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from metarl.errors import ConfigError, NoRendererError
 from metarl.tasks import TaskBatch, TaskDistribution, check_count
 
 
@@ -162,6 +166,37 @@ class BatchedTaskEnv(VectorEnv):
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{self.family}: actions contain NaN or infinity")
         return arr.astype(space.dtype, copy=False)
+
+    def render_frames(self, *, task: int, obs: np.ndarray, actions: np.ndarray | None = None) -> np.ndarray:
+        """``[time, H, W, 3]`` uint8 frames of task ``task`` (an index into ``self.tasks``) in the
+        states ``obs [time, *obs_shape]``; ``actions [time, *action_shape]``, the action taken in each
+        state, for families that draw them. Families without a renderer raise ``NoRendererError``."""
+        raise NoRendererError(f"family {self.family!r} has no renderer")
+
+    @classmethod
+    def has_renderer(cls) -> bool:
+        """Whether ``render_frames`` is implemented (what a report checks before animating)."""
+        return cls.render_frames is not BatchedTaskEnv.render_frames
+
+    def _render_input(
+        self, task: int, obs: np.ndarray, actions: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``obs`` as ``[time, *obs_shape]`` of the observation space's dtype and ``actions`` as
+        ``[time, *action_shape]`` float64, or a ConfigError naming what is wrong."""
+        if isinstance(task, bool) or not isinstance(task, int | np.integer) or not 0 <= task < len(self.tasks):
+            raise ConfigError(f"{self.family}: task must be an index in [0, {len(self.tasks)}), got {task!r}")
+        obs = np.asarray(obs, dtype=self.single_observation_space.dtype)
+        shape = self.single_observation_space.shape
+        if obs.ndim != 1 + len(shape) or obs.shape[1:] != shape or obs.shape[0] == 0:
+            dims = ", ".join(map(str, shape))
+            raise ConfigError(f"{self.family}: obs must have shape [time, {dims}], got {obs.shape}")
+        if actions is not None:
+            actions = np.asarray(actions, dtype=np.float64)
+            want = (obs.shape[0], *self.single_action_space.shape)
+            if actions.shape != want:
+                raise ConfigError(f"{self.family}: actions must have shape {want} (one per observation), "
+                                  f"got {actions.shape}")
+        return obs, actions
 
     def _reset_mask(self, mask: np.ndarray) -> None:
         idx = np.flatnonzero(mask)

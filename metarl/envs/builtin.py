@@ -29,6 +29,11 @@ BUILTIN = [
         summary="MountainCarContinuous-v0 with varied engine power and goal position",
     ),
     Family(
+        name="mountaincar-hills", module="metarl.envs.mountaincar_hills", env_class="MountainCarHillsEnv",
+        gym_id="metarl/MountainCarHills-v0",
+        summary="MountainCarContinuous-v0 with the goal on the left or right hill, told by reward, 77 steps",
+    ),
+    Family(
         name="halfcheetah-vel", module="metarl.envs.mujoco_tasks", env_class="HalfCheetahVelEnv",
         gym_id="metarl/HalfCheetahVel-v0", requires="mujoco",
         summary="HalfCheetah-v5 at a target velocity ~ U[0,2], horizon 200 (MAML paper)",

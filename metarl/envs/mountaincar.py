@@ -22,6 +22,7 @@ import gymnasium as gym
 import numpy as np
 
 from metarl.envs.base import BatchedTaskEnv
+from metarl.envs.rendering import gymnasium_renderer
 from metarl.tasks import TaskBatch, TaskDistribution, check_count
 
 MIN_POSITION = -1.2
@@ -78,16 +79,59 @@ class MountainCarDistribution(TaskDistribution):
 
 
 def _integrate(
-    position: np.ndarray, velocity: np.ndarray, push: np.ndarray, goal: np.ndarray, dtype: type
+    position: np.ndarray, velocity: np.ndarray, push: np.ndarray, dtype: type
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One step of the car's kinematics with every operand and comparison in ``dtype``."""
-    position, velocity, goal = position.astype(dtype), velocity.astype(dtype), goal.astype(dtype)
+    """One step of the car's kinematics with every operand in ``dtype``: ``(position, velocity,
+    impact)``, where ``impact`` is the velocity before the left end stops the car."""
+    position, velocity = position.astype(dtype), velocity.astype(dtype)
     low, high, speed = dtype(MIN_POSITION), dtype(MAX_POSITION), dtype(MAX_SPEED)
-    velocity = np.clip(velocity + push.astype(dtype), -speed, speed)
-    position = np.clip(position + velocity, low, high)
-    velocity = np.where((position == low) & (velocity < 0), dtype(0), velocity)
-    terminated = (position >= goal) & (velocity >= 0)
-    return position.astype(np.float64), velocity.astype(np.float64), terminated
+    impact = np.clip(velocity + push.astype(dtype), -speed, speed)
+    position = np.clip(position + impact, low, high)
+    velocity = np.where((position == low) & (impact < 0), dtype(0), impact)
+    return position, velocity, impact
+
+
+@dataclasses.dataclass(frozen=True)
+class CarStep:
+    """One step of every sub-environment: the new state (float64, float32-representable after an
+    episode's first step) and the goal events, each compared in the precision Gymnasium uses."""
+
+    position: np.ndarray  # [num_envs]
+    velocity: np.ndarray  # [num_envs]
+    right_top: np.ndarray  # [num_envs] bool: position >= right_goal and velocity >= 0
+    left_impact: np.ndarray  # [num_envs] bool: hit the left end at velocity <= -impact_speed
+
+
+def car_step(
+    position: np.ndarray, velocity: np.ndarray, action: np.ndarray, power: np.ndarray, fresh: np.ndarray,
+    *, right_goal: np.ndarray, impact_speed: float = MAX_SPEED,
+) -> CarStep:
+    """Advance cars at ``position``, ``velocity`` (``[num_envs]`` float64) by the float32 ``action``
+    with Gymnasium's mixed precision (module docstring); ``fresh`` marks an episode's first step."""
+    three_x = 3.0 * position  # exact in float64; rounding it gives the float32 product
+    three_x = np.where(fresh, three_x, three_x.astype(np.float32).astype(np.float64))
+    gravity = GRAVITY * np.cos(three_x)
+    clipped = np.abs(action) > 1.0
+    push32 = action * power.astype(np.float32) - gravity.astype(np.float32)
+    push = np.where(clipped, np.sign(action) * power - gravity, push32.astype(np.float64))
+    out = []
+    for dtype in (np.float64, np.float32):
+        pos, vel, impact = _integrate(position, velocity, push, dtype)
+        right = (pos >= right_goal.astype(dtype)) & (vel >= 0)
+        left = (pos == dtype(MIN_POSITION)) & (impact <= dtype(-impact_speed))
+        out.append((pos.astype(np.float64), vel.astype(np.float64), right, left))
+    (pos64, vel64, right64, left64), (pos32, vel32, right32, left32) = out
+    return CarStep(
+        position=np.where(fresh, pos64, pos32).astype(np.float32).astype(np.float64),
+        velocity=np.where(fresh, vel64, vel32).astype(np.float32).astype(np.float64),
+        right_top=np.where(fresh, right64, right32),
+        left_impact=np.where(fresh, left64, left32),
+    )
+
+
+def action_cost(action: np.ndarray) -> np.ndarray:
+    """``0.1 a^2`` of the unclipped float32 action, exactly as Gymnasium's ``math.pow``."""
+    return action.astype(np.float64) ** 2 * 0.1
 
 
 class MountainCarEnv(BatchedTaskEnv):
@@ -123,22 +167,26 @@ class MountainCarEnv(BatchedTaskEnv):
 
     def _transition(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         action = actions[:, 0].astype(np.float32)
-        position, velocity = self._state[:, 0], self._state[:, 1]
-        power, goal = self.params["power"], self.params["goal_position"]
-        three_x = 3.0 * position  # exact in float64; rounding it gives the float32 product
-        three_x = np.where(self._fresh, three_x, three_x.astype(np.float32).astype(np.float64))
-        gravity = GRAVITY * np.cos(three_x)
-        clipped = np.abs(action) > 1.0
-        push32 = action * power.astype(np.float32) - gravity.astype(np.float32)
-        push = np.where(clipped, np.sign(action) * power - gravity, push32.astype(np.float64))
-        pos64, vel64, term64 = _integrate(position, velocity, push, goal, np.float64)
-        pos32, vel32, term32 = _integrate(position, velocity, push, goal, np.float32)
-        fresh = self._fresh
-        position = np.where(fresh, pos64, pos32)
-        velocity = np.where(fresh, vel64, vel32)
-        terminated = np.where(fresh, term64, term32)
-        self._state = np.stack([position, velocity], axis=1).astype(np.float32).astype(np.float64)
+        step = car_step(self._state[:, 0], self._state[:, 1], action, self.params["power"], self._fresh,
+                        right_goal=self.params["goal_position"])
+        self._state = np.stack([step.position, step.velocity], axis=1)
         self._fresh = np.zeros(self.num_envs, dtype=bool)
-        square = action.astype(np.float64) ** 2  # exact, as Gymnasium's math.pow of a float32
-        reward = np.where(terminated, GOAL_REWARD, 0.0) - square * 0.1
-        return reward, terminated
+        reward = np.where(step.right_top, GOAL_REWARD, 0.0) - action_cost(action)
+        return reward, step.right_top
+
+    def _goal_flag(self, task: int) -> float:
+        """Where the renderer plants the flag of task ``task``."""
+        return float(self.tasks.goal_position[task])
+
+    def render_frames(self, *, task: int, obs: np.ndarray, actions: np.ndarray | None = None) -> np.ndarray:
+        """``[time, 400, 600, 3]`` uint8: Gymnasium's MountainCarContinuous-v0 drawing of the car at
+        each ``obs [time, 2]`` with task ``task``'s flag (its renderer draws no action)."""
+        obs, _ = self._render_input(task, obs, actions)
+        with gymnasium_renderer("MountainCarContinuous-v0") as env:
+            env.goal_position = self._goal_flag(task)
+            env.power = float(self.tasks.power[task])
+            frames = []
+            for state in obs:
+                env.state = state.copy()
+                frames.append(env.render())
+        return np.stack(frames)

@@ -15,6 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from metarl.envs.base import BatchedTaskEnv
+from metarl.envs.rendering import gymnasium_renderer
 from metarl.tasks import TaskBatch, TaskDistribution, check_count
 
 MAX_SPEED = 8.0
@@ -116,3 +117,20 @@ class PendulumEnv(BatchedTaskEnv):
         newthdot = np.clip(newthdot, -MAX_SPEED, MAX_SPEED)
         self._state = np.stack([th + newthdot * DT, newthdot], axis=1)
         return -costs, np.zeros(self.num_envs, dtype=bool)
+
+    def render_frames(self, *, task: int, obs: np.ndarray, actions: np.ndarray | None = None) -> np.ndarray:
+        """``[time, 500, 500, 3]`` uint8: Gymnasium's Pendulum-v1 drawing of each ``obs [time, 3]``
+        (the angle recovered from its cos and sin). As in Gymnasium's own frames after a step, frame
+        t draws the torque arrow of ``actions[t - 1]`` (clipped; none on frame 0 or without actions).
+        The renderer draws a unit rod whatever the task's length, and no mass or gravity."""
+        obs, actions = self._render_input(task, obs, actions)
+        theta = np.arctan2(obs[:, 1].astype(np.float64), obs[:, 0].astype(np.float64))
+        torque = None if actions is None else np.clip(actions[:, 0], -MAX_TORQUE, MAX_TORQUE).astype(np.float32)
+        with gymnasium_renderer("Pendulum-v1") as env:
+            env.m, env.l, env.g = (float(self.tasks.arrays()[k][task]) for k in ("mass", "length", "gravity"))
+            frames = []
+            for t in range(len(obs)):
+                env.state = np.array([theta[t], float(obs[t, 2])])
+                env.last_u = None if torque is None or t == 0 else torque[t - 1]
+                frames.append(env.render())
+        return np.stack(frames)

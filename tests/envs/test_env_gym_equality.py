@@ -4,7 +4,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from metarl.envs import MountainCarEnv, PendulumEnv
+from metarl.envs import MountainCarEnv, MountainCarHillsEnv, PendulumEnv
 
 
 def _powf_matches(u: np.float32) -> bool:
@@ -47,13 +47,16 @@ def _mountaincar_policy(kind: str, rng: np.random.Generator):
     return act
 
 
+@pytest.mark.parametrize("env_type", [MountainCarEnv, MountainCarHillsEnv])
 @pytest.mark.parametrize(
     ("seed", "kind", "ends"),
     [(0, "pump", "terminated"), (3, "pump-scaled", "terminated"), (5, "random", None),
      (11, "idle", "truncated")],
 )
-def test_mountaincar_equals_gymnasium_step_for_step(seed: int, kind: str, ends: str | None) -> None:
-    ours, theirs = MountainCarEnv(), gym.make("MountainCarContinuous-v0")
+def test_mountaincar_equals_gymnasium_step_for_step(env_type: type, seed: int, kind: str, ends: str | None) -> None:
+    """Both mountaincar families at their default task (the hills family's right goal; its 77-step
+    limit lifted to Gymnasium's 999)."""
+    ours, theirs = env_type(max_episode_steps=999), gym.make("MountainCarContinuous-v0")
     obs, _ = ours.reset(seed=seed)
     ref_obs, _ = theirs.reset(seed=seed)
     np.testing.assert_array_equal(obs[0], ref_obs)
