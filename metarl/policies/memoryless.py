@@ -10,14 +10,11 @@ evidence over the trial.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torch.distributions import Distribution
 
-from metarl.policies.recurrent import LogStd, RecurrentActorCritic, State
-from metarl.rollout.trajectories import TrialSequence
+from metarl.policies.recurrent import ActorCritic, LogStd, State
 
 
 def _trunk(in_dim: int, hidden_size: int, embed_size: int) -> nn.Sequential:
@@ -28,18 +25,14 @@ def _trunk(in_dim: int, hidden_size: int, embed_size: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class MemorylessActorCritic(nn.Module):
+class MemorylessActorCritic(ActorCritic):
     """``RecurrentActorCritic``'s interface (``initial_state``, ``step``, ``sequence``,
     ``evaluate_trials``) and heads, with the GRU replaced by a two-layer tanh MLP of the same width.
 
     The inputs are encoded exactly as the recurrent policy encodes them (``encode`` is the same
-    function), the Gaussian / Categorical heads are the same; ``separate_value=True`` gives the
-    value its own MLP. ``cell`` is accepted and ignored (there is no cell).
+    method of ``ActorCritic``), the Gaussian / Categorical heads are the same; ``separate_value=True``
+    gives the value its own MLP. ``cell`` is accepted and ignored (there is no cell).
     """
-
-    encode = RecurrentActorCritic.encode
-    _distribution = RecurrentActorCritic._distribution
-    _init_weights = RecurrentActorCritic._init_weights
 
     def __init__(
         self,
@@ -57,30 +50,12 @@ class MemorylessActorCritic(nn.Module):
         separate_value: bool = False,
     ) -> None:
         super().__init__()
-        if (n_actions is None) == (act_dim is None):
-            raise ValueError("give exactly one of n_actions (discrete) or act_dim (continuous)")
-        for name, value in (("obs_dim", obs_dim), ("hidden_size", hidden_size), ("n_actions", n_actions),
-                            ("act_dim", act_dim)):
-            if value is not None and value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
-        if log_std not in ("parameter", "head"):
-            raise ValueError(f"log_std must be 'parameter' or 'head', got {log_std!r}")
-        if init_std <= 0 or min_std <= 0:
-            raise ValueError(f"init_std and min_std must be > 0, got {init_std}, {min_std}")
-        self.discrete = n_actions is not None
-        self.obs_dim, self.hidden_size, self.cell = obs_dim, hidden_size, cell
-        self.action_width = n_actions if self.discrete else act_dim
-        self.reward_scale, self.separate_value, self.log_std_mode = reward_scale, separate_value, log_std
-        in_dim = obs_dim + self.action_width + 2
+        in_dim = self._setup(obs_dim=obs_dim, n_actions=n_actions, act_dim=act_dim, hidden_size=hidden_size,
+                             cell=cell, log_std=log_std, init_std=init_std, min_std=min_std,
+                             reward_scale=reward_scale, separate_value=separate_value, cells=None)
         self.trunk = _trunk(in_dim, hidden_size, embed_size)
         self.value_trunk = _trunk(in_dim, hidden_size, embed_size) if separate_value else None
-        head_out = self.action_width * (2 if (not self.discrete and log_std == "head") else 1)
-        self.policy_head = nn.Linear(hidden_size, head_out)
-        self.value_head = nn.Linear(hidden_size, 1)
-        self.min_log_std = math.log(min_std)
-        if not self.discrete and log_std == "parameter":
-            self.log_std = nn.Parameter(torch.full((act_dim,), math.log(init_std)))
-        self._init_weights(init_std)
+        self._add_heads(act_dim=act_dim, init_std=init_std)
 
     def initial_state(self, batch_size: int, device: torch.device | str = "cpu") -> State:
         """An empty ``[1, B, 0]``: the shape of a GRU state, with nothing in it."""
@@ -101,11 +76,6 @@ class MemorylessActorCritic(nn.Module):
         if state is None:
             state = self.initial_state(obs.shape[0], obs.device)
         return self._forward(self.encode(obs, prev_action, prev_reward, prev_done), state)
-
-    def evaluate_trials(self, trials: TrialSequence) -> tuple[Distribution, torch.Tensor]:
-        """Distribution ``[B, L]`` and values ``[B, L]`` over stored trials."""
-        dist, values, _ = self.sequence(*trials.policy_inputs())
-        return dist, values
 
     def _forward(self, inputs: torch.Tensor, state: State) -> tuple[Distribution, torch.Tensor, State]:
         out = self.trunk(inputs)

@@ -30,7 +30,85 @@ Cell = Literal["gru", "lstm"]
 LogStd = Literal["parameter", "head"]
 
 
-class RecurrentActorCritic(nn.Module):
+class ActorCritic(nn.Module):
+    """What RL²'s recurrent policy and its memory-less baseline share: the argument checks, the
+    input encoding (``encode``), the policy and value heads and their distribution. A subclass
+    builds its trunk between ``_setup`` and ``_add_heads`` (creation order fixes the initial
+    weights drawn from the seed)."""
+
+    discrete: bool
+    action_width: int
+
+    def _setup(self, *, obs_dim: int, n_actions: int | None, act_dim: int | None, hidden_size: int, cell: str,
+               log_std: LogStd, init_std: float, min_std: float, reward_scale: float, separate_value: bool,
+               cells: tuple[str, ...] | None) -> int:
+        """Check the arguments (``cells``: the allowed cells, None for any) and store them; returns
+        the width of one step's encoded input."""
+        if (n_actions is None) == (act_dim is None):
+            raise ValueError("give exactly one of n_actions (discrete) or act_dim (continuous)")
+        for name, value in (("obs_dim", obs_dim), ("hidden_size", hidden_size), ("n_actions", n_actions),
+                            ("act_dim", act_dim)):
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        if cells is not None and cell not in cells:
+            raise ValueError(f"cell must be {' or '.join(repr(c) for c in cells)}, got {cell!r}")
+        if log_std not in ("parameter", "head"):
+            raise ValueError(f"log_std must be 'parameter' or 'head', got {log_std!r}")
+        if init_std <= 0 or min_std <= 0:
+            raise ValueError(f"init_std and min_std must be > 0, got {init_std}, {min_std}")
+        self.discrete = n_actions is not None
+        self.obs_dim, self.hidden_size, self.cell = obs_dim, hidden_size, cell
+        self.action_width = n_actions if self.discrete else act_dim
+        self.reward_scale, self.separate_value, self.log_std_mode = reward_scale, separate_value, log_std
+        self.min_log_std = math.log(min_std)
+        return obs_dim + self.action_width + 2
+
+    def _add_heads(self, *, act_dim: int | None, init_std: float) -> None:
+        """The policy head (and the log-std parameter), the value head, initialised."""
+        head_out = self.action_width * (2 if (not self.discrete and self.log_std_mode == "head") else 1)
+        self.policy_head = nn.Linear(self.hidden_size, head_out)
+        self.value_head = nn.Linear(self.hidden_size, 1)
+        if not self.discrete and self.log_std_mode == "parameter":
+            self.log_std = nn.Parameter(torch.full((act_dim,), math.log(init_std)))
+        self._init_weights(init_std)
+
+    def _init_weights(self, init_std: float) -> None:
+        nn.init.orthogonal_(self.policy_head.weight, gain=0.01)
+        nn.init.zeros_(self.policy_head.bias)
+        nn.init.orthogonal_(self.value_head.weight, gain=1.0)
+        nn.init.zeros_(self.value_head.bias)
+        if not self.discrete and self.log_std_mode == "head":
+            with torch.no_grad():
+                self.policy_head.bias[self.action_width:] = math.log(init_std)
+
+    def evaluate_trials(self, trials: TrialSequence) -> tuple[Distribution, torch.Tensor]:
+        """Distribution ``[B, L]`` and values ``[B, L]`` over stored trials, from their start."""
+        dist, values, _ = self.sequence(*trials.policy_inputs())
+        return dist, values
+
+    def encode(
+        self, obs: torch.Tensor, prev_action: torch.Tensor, prev_reward: torch.Tensor, prev_done: torch.Tensor
+    ) -> torch.Tensor:
+        """``[..., obs_dim + action_width + 2]``: what the network sees at one step."""
+        if self.discrete:
+            action = F.one_hot(prev_action.long(), self.action_width).to(obs.dtype)
+        else:
+            action = prev_action.to(obs.dtype)
+        reward = (prev_reward * self.reward_scale).unsqueeze(-1).to(obs.dtype)
+        return torch.cat([obs, action, reward, prev_done.unsqueeze(-1).to(obs.dtype)], dim=-1)
+
+    def _distribution(self, head: torch.Tensor) -> Distribution:
+        if self.discrete:
+            return Categorical(logits=head)
+        if self.log_std_mode == "head":
+            mean, log_std = head.split(self.action_width, dim=-1)
+        else:
+            mean, log_std = head, self.log_std.expand_as(head)
+        std = torch.exp(torch.clamp(log_std, min=self.min_log_std, max=2.0))
+        return Independent(Normal(mean, std), 1)
+
+
+class RecurrentActorCritic(ActorCritic):
     """Input encoder -> GRU (or LSTM) -> policy head and value head.
 
     ``n_actions`` makes a Categorical policy (discrete actions ``[...]`` int64), ``act_dim`` a
@@ -60,48 +138,17 @@ class RecurrentActorCritic(nn.Module):
         separate_value: bool = False,
     ) -> None:
         super().__init__()
-        if (n_actions is None) == (act_dim is None):
-            raise ValueError("give exactly one of n_actions (discrete) or act_dim (continuous)")
-        for name, value in (("obs_dim", obs_dim), ("hidden_size", hidden_size), ("n_actions", n_actions),
-                            ("act_dim", act_dim)):
-            if value is not None and value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
-        if cell not in ("gru", "lstm"):
-            raise ValueError(f"cell must be 'gru' or 'lstm', got {cell!r}")
-        if log_std not in ("parameter", "head"):
-            raise ValueError(f"log_std must be 'parameter' or 'head', got {log_std!r}")
-        if init_std <= 0 or min_std <= 0:
-            raise ValueError(f"init_std and min_std must be > 0, got {init_std}, {min_std}")
-        self.discrete = n_actions is not None
-        self.obs_dim, self.hidden_size, self.cell = obs_dim, hidden_size, cell
-        self.action_width = n_actions if self.discrete else act_dim
-        self.reward_scale = reward_scale
-        in_dim = obs_dim + self.action_width + 2
+        in_dim = self._setup(obs_dim=obs_dim, n_actions=n_actions, act_dim=act_dim, hidden_size=hidden_size,
+                             cell=cell, log_std=log_std, init_std=init_std, min_std=min_std,
+                             reward_scale=reward_scale, separate_value=separate_value, cells=("gru", "lstm"))
         self.embed = nn.Sequential(nn.Linear(in_dim, embed_size), nn.Tanh()) if embed_size > 0 else nn.Identity()
         rnn_in = embed_size if embed_size > 0 else in_dim
         self.rnn = (nn.GRU if cell == "gru" else nn.LSTM)(rnn_in, hidden_size, batch_first=True)
-        self.log_std_mode = log_std
-        head_out = self.action_width * (2 if (not self.discrete and log_std == "head") else 1)
-        self.separate_value = separate_value
         if separate_value:
             self.value_embed = (nn.Sequential(nn.Linear(in_dim, embed_size), nn.Tanh()) if embed_size > 0
                                 else nn.Identity())
             self.value_rnn = (nn.GRU if cell == "gru" else nn.LSTM)(rnn_in, hidden_size, batch_first=True)
-        self.policy_head = nn.Linear(hidden_size, head_out)
-        self.value_head = nn.Linear(hidden_size, 1)
-        self.min_log_std = math.log(min_std)
-        if not self.discrete and log_std == "parameter":
-            self.log_std = nn.Parameter(torch.full((act_dim,), math.log(init_std)))
-        self._init_weights(init_std)
-
-    def _init_weights(self, init_std: float) -> None:
-        nn.init.orthogonal_(self.policy_head.weight, gain=0.01)
-        nn.init.zeros_(self.policy_head.bias)
-        nn.init.orthogonal_(self.value_head.weight, gain=1.0)
-        nn.init.zeros_(self.value_head.bias)
-        if not self.discrete and self.log_std_mode == "head":
-            with torch.no_grad():
-                self.policy_head.bias[self.action_width:] = math.log(init_std)
+        self._add_heads(act_dim=act_dim, init_std=init_std)
 
     # ------------------------------------------------------------------ protocol
     def initial_state(self, batch_size: int, device: torch.device | str = "cpu") -> State:
@@ -158,33 +205,7 @@ class RecurrentActorCritic(nn.Module):
         state = _join_state(actor_state, critic_state)
         return self._distribution(self.policy_head(out)), self.value_head(value_out)[..., 0], state
 
-    def evaluate_trials(self, trials: TrialSequence) -> tuple[Distribution, torch.Tensor]:
-        """Distribution ``[B, L]`` and values ``[B, L]`` over stored trials, from their start."""
-        dist, values, _ = self.sequence(*trials.policy_inputs())
-        return dist, values
-
     # ------------------------------------------------------------------ pieces
-    def encode(
-        self, obs: torch.Tensor, prev_action: torch.Tensor, prev_reward: torch.Tensor, prev_done: torch.Tensor
-    ) -> torch.Tensor:
-        """``[..., obs_dim + action_width + 2]``: what the network sees at one step."""
-        if self.discrete:
-            action = F.one_hot(prev_action.long(), self.action_width).to(obs.dtype)
-        else:
-            action = prev_action.to(obs.dtype)
-        reward = (prev_reward * self.reward_scale).unsqueeze(-1).to(obs.dtype)
-        return torch.cat([obs, action, reward, prev_done.unsqueeze(-1).to(obs.dtype)], dim=-1)
-
-    def _distribution(self, head: torch.Tensor) -> Distribution:
-        if self.discrete:
-            return Categorical(logits=head)
-        if self.log_std_mode == "head":
-            mean, log_std = head.split(self.action_width, dim=-1)
-        else:
-            mean, log_std = head, self.log_std.expand_as(head)
-        std = torch.exp(torch.clamp(log_std, min=self.min_log_std, max=2.0))
-        return Independent(Normal(mean, std), 1)
-
     def _squeeze_time(self, dist: Distribution) -> Distribution:
         if isinstance(dist, Categorical):
             return Categorical(logits=dist.logits[:, 0])
