@@ -87,7 +87,7 @@ def play_episode(agent: Agent, env: Any) -> Episode:
                            terminated=bool(term[0]))
 
 
-def _slug(task: Mapping[str, Any]) -> str:
+def task_slug(task: Mapping[str, Any]) -> str:
     text = "_".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in task.items()) or "default"
     return re.sub(r"[^A-Za-z0-9_.=+-]", "-", text)
 
@@ -112,7 +112,7 @@ def adapt_run(learner: Any, task_values: Mapping[str, Any], *, seed: int = 0, ep
     before, after = (_play_from(a, inner, task, seed) for a in (fresh, agent))
     named = {k: v.tolist()[0] for k, v in task.arrays().items()}
     if out is None and learner.run is not None:
-        out = Path(learner.run) / "adapted" / f"{_slug(dict(task_values))}.pt"
+        out = Path(learner.run) / "adapted" / f"{task_slug(dict(task_values))}.pt"
     if out is not None:
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)

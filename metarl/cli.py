@@ -182,9 +182,9 @@ def cmd_adapt(args: argparse.Namespace) -> int:
     learner = api.load(args.run, checkpoint=args.checkpoint)
     animation = args.animation
     if args.animate and animation is None:
-        from metarl.adapting import _slug
+        from metarl.adapting import task_slug
 
-        animation = Path(args.run) / "adapted" / f"{_slug(values)}.gif"
+        animation = Path(args.run) / "adapted" / f"{task_slug(values)}.gif"
     result = adapt_run(learner, values, seed=args.seed, episodes=args.episodes, out=args.out, animation=animation)
     summary = {"task": result.task, "return_before": result.before.total, "return_after": result.after.total,
                "agent": str(result.agent_path), "animation": None if animation is None else str(animation)}

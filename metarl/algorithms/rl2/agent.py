@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from metarl.adapting import play_episode
 from metarl.agents import as_batch
 from metarl.errors import ConfigError
 from metarl.tasks import TaskBatch, check_count
@@ -104,16 +105,5 @@ def make_agent(learner: Any, task: TaskBatch, *, episodes: int | None = None, se
         env = learner.env_factory(tasks=task)
         env.reset(seed=seed)
         for _ in range(n):
-            _play_episode(agent, env, deterministic=learner.config.evaluation.eval_deterministic)
+            play_episode(agent, env)  # acts as the run evaluates (eval_deterministic)
     return agent
-
-
-def _play_episode(agent: MemoryAgent, env: Any, *, deterministic: bool) -> None:
-    """One episode on a one-task env, the agent's memory running on (autoreset after the end)."""
-    obs, _ = env.reset()
-    while True:
-        action = agent.act(obs[0], deterministic=deterministic)
-        obs, reward, term, trunc, _ = env.step(np.asarray(action)[None])
-        agent.observe(reward[0], term[0], trunc[0])
-        if term[0] or trunc[0]:
-            return
