@@ -87,22 +87,28 @@ def play_episode(agent: Agent, env: Any) -> Episode:
                            terminated=bool(term[0]))
 
 
+def task_values(task: TaskBatch) -> dict[str, Any]:
+    """A batch of one task as plain values by name (lists for vector parameters): what a saved
+    agent records, and what ``MetaLearner.task`` turns back into the task."""
+    return {k: v.tolist()[0] for k, v in task.arrays().items()}
+
+
 def task_slug(task: Mapping[str, Any]) -> str:
     text = "_".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in task.items()) or "default"
     return re.sub(r"[^A-Za-z0-9_.=+-]", "-", text)
 
 
-def adapt_run(learner: Any, task_values: Mapping[str, Any], *, seed: int = 0, episodes: int | None = None,
+def adapt_run(learner: Any, values: Mapping[str, Any], *, seed: int = 0, episodes: int | None = None,
               out: Path | str | None = None, animation: Path | str | None = None,
               options: Mapping[str, Any] | None = None) -> Adaptation:
-    """Adapt ``learner`` (a ``MetaLearner``) to the task ``task_values`` (parameters by name, the
+    """Adapt ``learner`` (a ``MetaLearner``) to the task ``values`` (parameters by name, the
     rest from the family's default) and play one episode before and one after, from the same reset.
 
     ``out``: where the adapted agent is written (default ``RUN/adapted/<task>.pt``; None without a
     run). ``animation``: a GIF of both episodes, written when given.
     """
     options = dict(options or {})
-    task = learner.task(dict(task_values))
+    task = learner.task(dict(values))
     spec, inner = learner.spec, learner.learner
     if spec.make_agent is None:
         raise ConfigError(f"{spec.name} does not implement adapt()")
@@ -110,9 +116,9 @@ def adapt_run(learner: Any, task_values: Mapping[str, Any], *, seed: int = 0, ep
     agent = spec.make_agent(inner, task, episodes=episodes, seed=seed, **options)
     adapted_state = agent.state_dict() if hasattr(agent, "state_dict") else None  # before the episode moves it
     before, after = (_play_from(a, inner, task, seed) for a in (fresh, agent))
-    named = {k: v.tolist()[0] for k, v in task.arrays().items()}
+    named = task_values(task)
     if out is None and learner.run is not None:
-        out = Path(learner.run) / "adapted" / f"{task_slug(dict(task_values))}.pt"
+        out = Path(learner.run) / "adapted" / f"{task_slug(dict(values))}.pt"
     if out is not None:
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)

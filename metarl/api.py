@@ -102,13 +102,13 @@ class MetaLearner:
         batch = self.task(task)
         agent = self.spec.make_agent(self.learner, batch, episodes=episodes, seed=seed, **options)
         if out is not None:
-            from metarl.adapting import save_agent
+            from metarl.adapting import save_agent, task_values
 
             if self.run is None:
                 raise ConfigError("adapt(out=...) needs a learner with a run (load(RUN), or learn(out=RUN) first): "
                                   "the saved agent refers to the run's policy")
             save_agent(out, agent, run=self.run, algorithm=self.spec.name,
-                       task={k: v.tolist()[0] for k, v in batch.arrays().items()}, returns={})
+                       task=task_values(batch), returns={})
         return agent
 
     def task(self, values: TaskBatch | Mapping[str, Any]) -> TaskBatch:
