@@ -35,6 +35,17 @@ Per-episode returns of ``pump_toward`` (``scripted_returns``: 1000 tasks of the 
 distribution, 3 episodes each; 46.6% right goals): oracle (knows the side) 93.8 in every episode;
 always right 40.0; remember (right first, the other side after an episode that ended without the
 100) 40.0, then 93.8, 93.8. A wrong-hill episode costs its action cost only (-6.6 on average).
+
+**Energy shaping** (a task parameter, 0 by default, so the default task stays Gymnasium's): with
+``shaping = c`` every step also pays ``c (E(s') - E(s))``, the change of the car's mechanical energy
+per unit mass ``E = v^2 / 2 + (0.0025 / 3) sin(3 x)`` (the gravity term of the dynamics integrates
+to that potential). Under white action noise a car never reaches either top in 77 steps, so the
+goal's 100 is never seen and PPO learns to stand still; the energy term pays for pumping, which
+reaches a top. It is the same for both sides, so the side is still told only by the 100. An
+episode's energy terms sum to ``c (E_T - E_0)``; that is not zeroed at the episode's end, so it is
+not policy-invariant shaping: it also pays for ending high. At ``c = 6000`` a wrong-hill top pays
+~10 and a left goal ~7 (the end stops the car), so the term favours the wrong hill by ~3 against the
+100 of the right one. Returns reported on a shaped task include the term.
 """
 
 from __future__ import annotations
@@ -44,7 +55,8 @@ import dataclasses
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
-from metarl.envs.mountaincar import GOAL_REWARD, MIN_POSITION, MountainCarEnv, action_cost, car_step
+from metarl.envs.mountaincar import GOAL_REWARD, GRAVITY, MIN_POSITION, MountainCarEnv, action_cost, car_step
+from metarl.errors import ConfigError
 from metarl.tasks import TaskBatch, TaskDistribution, check_count
 
 RIGHT_GOAL = 0.45
@@ -57,11 +69,16 @@ EPISODE_STEPS = 77
 class MountainCarHillsTasks(TaskBatch):
     power: np.ndarray  # [tasks], engine power per unit of action
     goal_side: np.ndarray  # [tasks] int, -1: the left end (hit at speed), +1: the right top
+    shaping: np.ndarray | None = None  # [tasks], weight c of the energy term (module docstring); None: 0
 
     int_fields = ("goal_side",)
 
     def __post_init__(self) -> None:
+        if self.shaping is None:
+            object.__setattr__(self, "shaping", np.zeros(np.shape(self.power)[:1]))
         super().__post_init__()
+        if np.any(self.shaping < 0):
+            raise ValueError(f"MountainCarHillsTasks.shaping must be >= 0, got {self.shaping[self.shaping < 0][0]}")
         if np.any(self.power <= 0):
             raise ValueError(f"MountainCarHillsTasks.power must be > 0, got {self.power[self.power <= 0][0]}")
         bad = (self.goal_side != -1) & (self.goal_side != 1)
@@ -72,23 +89,31 @@ class MountainCarHillsTasks(TaskBatch):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class MountainCarHillsDistribution(TaskDistribution):
-    """Power uniform in ``power`` (narrow: see the module docstring), each side with probability 1/2."""
+    """Power uniform in ``power`` (narrow: see the module docstring), each side with probability 1/2;
+    every task with the energy-shaping weight ``shaping`` (0: none, Gymnasium's reward)."""
 
     task_type = MountainCarHillsTasks
     power: tuple[float, float] = (0.0014, 0.0016)
+    shaping: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.shaping >= 0:
+            raise ConfigError(f"mountaincar-hills: shaping must be >= 0 (0 = no energy term), got {self.shaping!r}")
 
     def sample(self, n: int, rng: np.random.Generator) -> MountainCarHillsTasks:
         n = check_count("n", n)
         power = rng.uniform(*self.power, size=n)
-        return MountainCarHillsTasks(power=power, goal_side=np.where(rng.random(n) < 0.5, -1, 1))
+        return MountainCarHillsTasks(power=power, goal_side=np.where(rng.random(n) < 0.5, -1, 1),
+                                     shaping=np.full(n, float(self.shaping)))
 
     def default(self) -> MountainCarHillsTasks:
-        return MountainCarHillsTasks(power=[0.0015], goal_side=[1])
+        return MountainCarHillsTasks(power=[0.0015], goal_side=[1], shaping=[float(self.shaping)])
 
     def describe(self) -> dict[str, str]:
         return {
             "power": f"U{list(self.power)} (MountainCarContinuous-v0: 0.0015)",
             "goal_side": "-1 (left end, hit at speed >= 0.025) or +1 (right top 0.45), p = 1/2 each",
+            "shaping": f"{self.shaping:g} (weight of the energy term; 0 = Gymnasium's reward)",
         }
 
 
@@ -105,6 +130,7 @@ class MountainCarHillsEnv(MountainCarEnv):
 
     def _transition(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         action = actions[:, 0].astype(np.float32)
+        before = self._state
         step = car_step(self._state[:, 0], self._state[:, 1], action, self.params["power"], self._fresh,
                         right_goal=np.full(self.num_envs, RIGHT_GOAL), impact_speed=LEFT_IMPACT_SPEED)
         self._state = np.stack([step.position, step.velocity], axis=1)
@@ -113,10 +139,19 @@ class MountainCarHillsEnv(MountainCarEnv):
         reached = np.where(left, step.left_impact, step.right_top)
         terminated = reached | (left & step.right_top)
         reward = np.where(reached, GOAL_REWARD, 0.0) - action_cost(action)
+        shaping = self.params["shaping"]
+        if np.any(shaping):
+            reward = reward + shaping * (energy(self._state) - energy(before))
         return reward, terminated
 
     def _goal_flag(self, task: int) -> float:
         return LEFT_GOAL if self.tasks.goal_side[task] < 0 else RIGHT_GOAL
+
+
+def energy(state: np.ndarray) -> np.ndarray:
+    """``[n]`` mechanical energy per unit mass of cars in ``state [n, 2]`` (position, velocity):
+    ``v^2 / 2 + (0.0025 / 3) sin(3 x)``, whose change is what gravity and the engine do to the car."""
+    return 0.5 * state[:, 1] ** 2 + GRAVITY / 3 * np.sin(3 * state[:, 0])
 
 
 def pump_toward(obs: np.ndarray, side: np.ndarray) -> np.ndarray:

@@ -115,3 +115,38 @@ def test_left_then_right_does_not_fit_in_one_episode() -> None:
         hit |= impact
         assert not terminated.any()
     assert hit.all() and truncated.all()
+
+
+def test_energy_shaping_pays_the_change_of_gymnasiums_mechanical_energy() -> None:
+    """With shaping c a step pays c (E(s') - E(s)) on top of the unshaped reward, E computed by hand
+    from Gymnasium's car states; an episode's terms sum to c (E_T - E_0); shaping 0 is the default."""
+    c, power = 6000.0, 0.0015
+    tasks = MountainCarHillsTasks(power=[power, power], goal_side=[-1, -1], shaping=[0.0, c])
+    env = MountainCarHillsEnv(tasks=tasks)
+    obs, _ = env.reset(seed=1)
+    env._state[1] = env._state[0]
+    ref = _gymnasium_car(power, env._state[0])
+
+    def hand_energy(state: np.ndarray) -> float:
+        x, v = float(state[0]), float(state[1])
+        return v * v / 2 + 0.0025 / 3 * np.sin(3 * x)
+
+    start, total = hand_energy(ref.state), 0.0
+    for _ in range(77):
+        action = pump_toward(obs[:1], np.array([1]))[0]
+        before = hand_energy(ref.state)
+        ref.step(action)
+        obs, reward, terminated, truncated, _ = env.step(np.stack([action, action]))
+        assert reward[1] - reward[0] == pytest.approx(c * (hand_energy(ref.state) - before), rel=1e-4, abs=1e-7)
+        total += reward[1] - reward[0]
+        if terminated[0] or truncated[0]:
+            break
+    assert total == pytest.approx(c * (hand_energy(ref.state) - start), rel=1e-4)
+    assert total > 5, f"pumping to the right top gains energy, got {total}"
+    assert MountainCarHillsDistribution().default().shaping.tolist() == [0.0]
+    assert MountainCarHillsTasks(power=[0.0015], goal_side=[1]).shaping.tolist() == [0.0]
+    with pytest.raises(ValueError, match="shaping must be >= 0, got -1"):
+        MountainCarHillsTasks(power=[0.0015], goal_side=[1], shaping=[-1.0])
+    shaped = MountainCarHillsDistribution(shaping=c)
+    assert shaped.default().shaping.tolist() == [c]
+    assert (shaped.sample(5, np.random.default_rng(0)).shaping == c).all()
