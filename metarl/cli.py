@@ -45,10 +45,11 @@ def cmd_envs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
+    width = max((len(row["env"]) for row in rows), default=0)
     for row in rows:
-        print(f"{row['env']:<18} {row['gym_id']:<34} {row['summary']}")
+        print(f"{row['env']:<{width}} {row['gym_id']:<34} {row['summary']}")
         for name, text in row["task_parameters"].items():
-            print(f"{'':<20}{name}: {text}")
+            print(f"{'':<{width + 2}}{name}: {text}")
     return 0
 
 

@@ -15,12 +15,27 @@ from metarl.envs.mountaincar_hills import (
     MountainCarHillsEnv,
     MountainCarHillsTasks,
 )
-from metarl.envs.mujoco_tasks import (
-    AntDirEnv,
-    DirectionDistribution,
-    DirectionTasks,
+from metarl.envs.mujoco_ant import AntDirCircleEnv, AntDirEnv, AntGoalEnv, GoalDistribution, GoalTasks
+from metarl.envs.mujoco_cheetah import (
     HalfCheetahDirEnv,
     HalfCheetahVelEnv,
+    HalfCheetahVelOysterEnv,
+    OysterVelocityDistribution,
+    oyster_velocity_task_set,
+)
+from metarl.envs.mujoco_humanoid import HumanoidDirEnv
+from metarl.envs.mujoco_params import (
+    HopperParamsDistribution,
+    HopperParamsEnv,
+    ModelScaleTasks,
+    WalkerParamsDistribution,
+    WalkerParamsEnv,
+)
+from metarl.envs.mujoco_tasks import (
+    AngleDistribution,
+    AngleTasks,
+    DirectionDistribution,
+    DirectionTasks,
     VelocityDistribution,
     VelocityTasks,
 )
@@ -31,7 +46,11 @@ from metarl.envs.tabular_mdp import TabularMDPDistribution, TabularMDPEnv, Tabul
 
 __all__ = [
     "FAMILIES",
+    "AngleDistribution",
+    "AngleTasks",
+    "AntDirCircleEnv",
     "AntDirEnv",
+    "AntGoalEnv",
     "BanditDistribution",
     "BanditEnv",
     "BanditTasks",
@@ -39,9 +58,16 @@ __all__ = [
     "DirectionDistribution",
     "DirectionTasks",
     "Family",
+    "GoalDistribution",
+    "GoalTasks",
     "GymTaskAdapter",
     "HalfCheetahDirEnv",
     "HalfCheetahVelEnv",
+    "HalfCheetahVelOysterEnv",
+    "HopperParamsDistribution",
+    "HopperParamsEnv",
+    "HumanoidDirEnv",
+    "ModelScaleTasks",
     "MountainCarDistribution",
     "MountainCarEnv",
     "MountainCarHillsDistribution",
@@ -51,6 +77,7 @@ __all__ = [
     "Navigation2DEnv",
     "NavigationDistribution",
     "NavigationTasks",
+    "OysterVelocityDistribution",
     "PendulumDistribution",
     "PendulumEnv",
     "PendulumTasks",
@@ -60,7 +87,10 @@ __all__ = [
     "TabularMDPTasks",
     "VelocityDistribution",
     "VelocityTasks",
+    "WalkerParamsDistribution",
+    "WalkerParamsEnv",
     "family",
     "make_distribution",
     "make_env",
+    "oyster_velocity_task_set",
 ]

@@ -34,19 +34,51 @@ BUILTIN = [
         summary="MountainCarContinuous-v0 with the goal on the left or right hill, told by reward, 77 steps",
     ),
     Family(
-        name="halfcheetah-vel", module="metarl.envs.mujoco_tasks", env_class="HalfCheetahVelEnv",
+        name="halfcheetah-vel", module="metarl.envs.mujoco_cheetah", env_class="HalfCheetahVelEnv",
         gym_id="metarl/HalfCheetahVel-v0", requires="mujoco",
         summary="HalfCheetah-v5 at a target velocity ~ U[0,2], horizon 200 (MAML paper)",
     ),
     Family(
-        name="halfcheetah-dir", module="metarl.envs.mujoco_tasks", env_class="HalfCheetahDirEnv",
+        name="halfcheetah-vel-oyster", module="metarl.envs.mujoco_cheetah", env_class="HalfCheetahVelOysterEnv",
+        gym_id="metarl/HalfCheetahVelOyster-v0", requires="mujoco",
+        summary="HalfCheetah-v5 at a target velocity ~ U[0,3], torso position observed, horizon 200 (PEARL/oyster)",
+    ),
+    Family(
+        name="halfcheetah-dir", module="metarl.envs.mujoco_cheetah", env_class="HalfCheetahDirEnv",
         gym_id="metarl/HalfCheetahDir-v0", requires="mujoco",
         summary="HalfCheetah-v5 forward or backward, horizon 200 (MAML paper)",
     ),
     Family(
-        name="ant-dir", module="metarl.envs.mujoco_tasks", env_class="AntDirEnv",
+        name="ant-dir", module="metarl.envs.mujoco_ant", env_class="AntDirEnv",
         gym_id="metarl/AntDir-v0", requires="mujoco",
         summary="Ant-v5 forward or backward along x, horizon 200 (ProMP)",
+    ),
+    Family(
+        name="ant-dir-circle", module="metarl.envs.mujoco_ant", env_class="AntDirCircleEnv",
+        gym_id="metarl/AntDirCircle-v0", requires="mujoco",
+        summary="Ant-v5 along a heading ~ U[0,2pi), horizon 200 (PEARL/oyster's ant-dir)",
+    ),
+    Family(
+        name="ant-goal", module="metarl.envs.mujoco_ant", env_class="AntGoalEnv",
+        gym_id="metarl/AntGoal-v0", requires="mujoco",
+        summary="Ant-v5 to a goal uniform in the disc of radius 3, L1 reward, horizon 200 (PEARL/oyster, ProMP)",
+    ),
+    Family(
+        name="humanoid-dir", module="metarl.envs.mujoco_humanoid", env_class="HumanoidDirEnv",
+        gym_id="metarl/HumanoidDir-v0", requires="mujoco",
+        summary="Humanoid-v5 along a heading ~ U[0,2pi), horizon 200 (PEARL/oyster, varibad)",
+    ),
+    Family(
+        name="walker-params", module="metarl.envs.mujoco_params", env_class="WalkerParamsEnv",
+        gym_id="metarl/WalkerParams-v0", requires="mujoco",
+        summary="Walker2d-v5, mass/inertia/damping/friction scaled by 1.5^U[-3,3] (damping 1.3^), horizon 200 "
+                "(PEARL/rand_param_envs)",
+    ),
+    Family(
+        name="hopper-params", module="metarl.envs.mujoco_params", env_class="HopperParamsEnv",
+        gym_id="metarl/HopperParams-v0", requires="mujoco",
+        summary="Hopper-v5, mass/inertia/damping/friction scaled by 1.5^U[-3,3] (damping 1.3^), horizon 200 "
+                "(PEARL/rand_param_envs)",
     ),
 ]
 

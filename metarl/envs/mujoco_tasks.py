@@ -1,29 +1,44 @@
-"""MuJoCo locomotion task families of the MAML paper, on Gymnasium's HalfCheetah-v5 and Ant-v5.
+"""MuJoCo locomotion task families of the meta-RL literature, on Gymnasium's v5 models and today's MuJoCo.
 
-- ``halfcheetah-vel``: run at a target velocity ~ U[0, 2]; reward
-  ``-|v_x - target| - 0.05 |a|^2`` (MAML's ``HalfCheetahEnvRand``, ProMP's ``HalfCheetahRandVelEnv``).
-- ``halfcheetah-dir``: run forward or backward; reward ``d * v_x - 0.05 |a|^2``, d in {-1, +1}.
-- ``ant-dir``: the ant forward or backward along x; reward ``d * v_x`` plus Ant-v5's healthy
-  reward, control cost and contact cost, terminated when unhealthy (ProMP's ``AntRandDirecEnv``).
+This module holds what the families share (task records, distributions, reward wrappers); the
+families live by robot:
 
-``v_x`` is Gymnasium's ``info["x_velocity"]``: the finite difference of the torso's x position over
-one control step, as in ProMP. Horizon 200 (MAML paper). These need the optional extra
-``metarl[mujoco]``; this module imports only Gymnasium, and MuJoCo is loaded when an env is built,
-so the task distributions work without it.
+| family | module | tasks | source |
+|---|---|---|---|
+| ``halfcheetah-vel`` | ``mujoco_cheetah`` | target velocity U[0, 2] | MAML (ProMP's reward) |
+| ``halfcheetah-vel-oyster`` | ``mujoco_cheetah`` | target velocity U[0, 3], torso position observed | PEARL (oyster) |
+| ``halfcheetah-dir`` | ``mujoco_cheetah`` | forward or backward | MAML |
+| ``ant-dir`` | ``mujoco_ant`` | forward or backward along x | ProMP's ``AntRandDirecEnv`` |
+| ``ant-dir-circle`` | ``mujoco_ant`` | direction angle U[0, 2pi) | oyster's ``ant-dir`` (its default) |
+| ``ant-goal`` | ``mujoco_ant`` | goal uniform in the disc of radius 3 | oyster / ProMP ``AntRandGoalEnv`` |
+| ``humanoid-dir`` | ``mujoco_humanoid`` | direction angle U[0, 2pi) | oyster / varibad ``HumanoidDirEnv`` |
+| ``walker-params`` | ``mujoco_params`` | mass, inertia, damping, friction scaled | rand_param_envs (PEARL) |
+| ``hopper-params`` | ``mujoco_params`` | mass, inertia, damping, friction scaled | rand_param_envs (PEARL) |
+
+Every family's horizon is 200 steps: the MAML paper's, oyster's ``max_path_length`` and varibad's
+``max_episode_steps``. Velocities are Gymnasium's ``info["x_velocity"]`` (and ``y_velocity``):
+the finite difference over one control step of the torso's position (of the mass centre for the
+humanoid), as in ProMP, oyster and varibad. Action spaces are Gymnasium's; the sources'
+``[-1, 1]`` normalisation (rllab's ``normalize``, oyster's ``NormalizedBoxEnv``: rescale and clip)
+is the policy's ``action_bounds``, so a control cost is on the clipped action, as in the sources.
+
+These need the optional extra ``metarl[mujoco]``; the family modules import only Gymnasium, and
+MuJoCo is loaded when an env is built, so listing the families and drawing tasks work without it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from metarl.envs.gym_adapter import GymTaskAdapter
+from metarl.errors import ConfigError
 from metarl.tasks import TaskBatch, TaskDistribution, check_count
 
-CTRL_COST_WEIGHT = 0.05  # 0.5 * 1e-1 in the MAML and ProMP code
+CTRL_COST_WEIGHT = 0.05  # 0.5 * 1e-1 in the MAML, ProMP and oyster code
 HORIZON = 200
 
 
@@ -43,9 +58,14 @@ class DirectionTasks(TaskBatch):
             raise ValueError(f"DirectionTasks.direction must be -1 or +1, got {self.direction[bad][0]}")
 
 
+@dataclasses.dataclass(frozen=True)
+class AngleTasks(TaskBatch):
+    angle: np.ndarray  # [tasks], heading in radians from +x towards +y: run along (cos, sin)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class VelocityDistribution(TaskDistribution):
-    """Target velocity uniform in ``[low, high]``."""
+    """Target velocity uniform in ``[low, high]`` (MAML's ``[0, 2]`` by default)."""
 
     task_type = VelocityTasks
     low: float = 0.0
@@ -85,6 +105,23 @@ class DirectionDistribution(TaskDistribution):
         return {"direction": "+1 or -1, half of each in a batch"}
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AngleDistribution(TaskDistribution):
+    """Heading uniform on the circle, ``U[0, 2pi)``: oyster's and varibad's draw (ProMP's
+    normalised Gaussian direction is the same distribution)."""
+
+    task_type = AngleTasks
+
+    def sample(self, n: int, rng: np.random.Generator) -> AngleTasks:
+        return AngleTasks(angle=rng.uniform(0.0, 2.0 * np.pi, size=check_count("n", n)))
+
+    def default(self) -> AngleTasks:
+        return AngleTasks(angle=[0.0])
+
+    def describe(self) -> dict[str, str]:
+        return {"angle": "U[0, 2pi) heading, radians from +x; rewarded velocity along (cos, sin)"}
+
+
 class TargetVelocityReward(gym.Wrapper):
     """Reward ``-|v_x - target_velocity|`` plus the wrapped env's non-forward reward terms."""
 
@@ -107,59 +144,54 @@ class DirectionReward(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
 
+class HeadingReward(gym.Wrapper):
+    """Reward ``forward_weight * (cos(angle) v_x + sin(angle) v_y) + survive`` plus Gymnasium's
+    control and contact costs.
+
+    ``survive`` is a constant, paid on every step including the one that terminates, as in
+    oyster, ProMP and varibad (Gymnasium pays its healthy reward only while healthy).
+    """
+
+    angle: float = 0.0
+
+    def __init__(self, env: gym.Env, *, forward_weight: float, survive: float) -> None:
+        super().__init__(env)
+        self.forward_weight, self.survive = forward_weight, survive
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, _, terminated, truncated, info = self.env.step(action)
+        along = np.cos(self.angle) * info["x_velocity"] + np.sin(self.angle) * info["y_velocity"]
+        reward = self.forward_weight * along + self.survive + cost_terms(info)
+        return obs, float(reward), terminated, truncated, info
+
+
 def _other_terms(info: dict[str, Any]) -> float:
     """Sum of Gymnasium's ``reward_*`` terms except the forward one (control, contact, healthy)."""
     return float(sum(v for k, v in info.items() if k.startswith("reward_") and k != "reward_forward"))
 
 
-def _make_cheetah() -> gym.Env:
-    return gym.make("HalfCheetah-v5", ctrl_cost_weight=CTRL_COST_WEIGHT, disable_env_checker=True)
+def cost_terms(info: dict[str, Any]) -> float:
+    """Gymnasium's control and contact costs as reward terms (``reward_ctrl + reward_contact``, <= 0)."""
+    return float(info.get("reward_ctrl", 0.0) + info.get("reward_contact", 0.0))
 
 
-def _make_ant() -> gym.Env:
-    return gym.make("Ant-v5", disable_env_checker=True)
+def set_field(env: gym.Env, task: dict[str, np.ndarray], *, field: str, attribute: str) -> None:
+    """``configure`` for a reward wrapper: its ``attribute`` is the task's scalar ``field``."""
+    setattr(env, attribute, float(task[field]))
 
 
-def _set_velocity(env: gym.Env, task: dict[str, np.ndarray]) -> None:
-    env.target_velocity = float(task["velocity"])
+def check_positive(owner: str, **values: float) -> None:
+    """A ConfigError naming the first of ``values`` that is not > 0."""
+    for name, value in values.items():
+        if not value > 0:
+            raise ConfigError(f"{owner}.{name} must be > 0, got {value!r}")
 
 
-def _set_direction(env: gym.Env, task: dict[str, np.ndarray]) -> None:
-    env.direction = float(task["direction"])
+_MOVED = {"HalfCheetahVelEnv": "mujoco_cheetah", "HalfCheetahDirEnv": "mujoco_cheetah", "AntDirEnv": "mujoco_ant"}
 
 
-class HalfCheetahVelEnv(GymTaskAdapter):
-    """HalfCheetah-v5 (obs 17, action 6) rewarded for running at the task's target velocity."""
-
-    family = "halfcheetah-vel"
-    distribution_type = VelocityDistribution
-    default_max_episode_steps = HORIZON
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(
-            make_env=lambda: TargetVelocityReward(_make_cheetah()), configure=_set_velocity, **kwargs
-        )
-
-
-class HalfCheetahDirEnv(GymTaskAdapter):
-    """HalfCheetah-v5 (obs 17, action 6) rewarded for running in the task's direction."""
-
-    family = "halfcheetah-dir"
-    distribution_type = DirectionDistribution
-    default_max_episode_steps = HORIZON
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(
-            make_env=lambda: DirectionReward(_make_cheetah()), configure=_set_direction, **kwargs
-        )
-
-
-class AntDirEnv(GymTaskAdapter):
-    """Ant-v5 (obs 105, action 8) rewarded for walking in the task's direction along x."""
-
-    family = "ant-dir"
-    distribution_type = DirectionDistribution
-    default_max_episode_steps = HORIZON
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(make_env=lambda: DirectionReward(_make_ant()), configure=_set_direction, **kwargs)
+def __getattr__(name: str) -> Any:
+    """The env classes that lived here before the split by robot, for old imports."""
+    if name in _MOVED:
+        return getattr(importlib.import_module(f"metarl.envs.{_MOVED[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,31 +18,38 @@ from metarl.envs import (
 pytest.importorskip("mujoco")
 
 
-def _lockstep(env, gym_id: str, steps: int, seed: int = 0):
-    """Step ``env`` and plain Gymnasium envs (seeded like the adapter's sub-envs) together."""
-    refs = [gym.make(gym_id) for _ in range(env.num_envs)]
+def lockstep(env, make_ref, steps: int, seed: int = 0, *, ref_obs=lambda ref, obs: obs, scale: float = 1.0):
+    """Step ``env`` and plain Gymnasium envs (seeded like the adapter's sub-envs) together.
+
+    ``make_ref`` is a Gymnasium id or a callable building one reference env; ``ref_obs(ref, obs)``
+    the observation ``env`` should show for the reference's ``obs``; actions are U[-scale, scale].
+    Yields ``(action, reward, infos, refs)`` after each step; ``infos`` maps each sub-env still in
+    its first episode to its reference's info.
+    """
+    build = (lambda: gym.make(make_ref)) if isinstance(make_ref, str) else make_ref
+    refs = [build() for _ in range(env.num_envs)]
     obs, _ = env.reset(seed=seed)
     for i, ref in enumerate(refs):
-        np.testing.assert_array_equal(obs[i], ref.reset(seed=seed + i)[0])
+        np.testing.assert_array_equal(obs[i], ref_obs(ref, ref.reset(seed=seed + i)[0]))
     rng = np.random.default_rng(seed)
     done = np.zeros(env.num_envs, dtype=bool)
     for _ in range(steps):
-        action = rng.uniform(-1, 1, size=(env.num_envs, *env.single_action_space.shape))
+        action = scale * rng.uniform(-1, 1, size=(env.num_envs, *env.single_action_space.shape))
         action = action.astype(np.float32)
         obs, reward, terminated, truncated, _ = env.step(action)
         infos = {}
         for i in np.flatnonzero(~done):  # compare each sub-env up to the end of its episode
-            ref_obs, _, ref_terminated, _, infos[i] = refs[i].step(action[i])
-            np.testing.assert_array_equal(obs[i], ref_obs)
+            raw, _, ref_terminated, _, infos[i] = refs[i].step(action[i])
+            np.testing.assert_array_equal(obs[i], ref_obs(refs[i], raw))
             assert terminated[i] == ref_terminated
         done |= terminated | truncated
-        yield action, reward, infos
+        yield action, reward, infos, refs
 
 
 def test_halfcheetah_vel_reward() -> None:
     tasks = VelocityTasks(velocity=[0.0, 1.5])
     env = HalfCheetahVelEnv(tasks=tasks, episodes_per_task=2)
-    for action, reward, infos in _lockstep(env, "HalfCheetah-v5", steps=20):
+    for action, reward, infos, _ in lockstep(env, "HalfCheetah-v5", steps=20):
         for i, info in infos.items():
             expected = -abs(info["x_velocity"] - tasks.velocity[i // 2]) - 0.05 * np.sum(action[i] ** 2)
             assert reward[i] == pytest.approx(expected, rel=1e-6, abs=1e-9)
@@ -51,7 +58,7 @@ def test_halfcheetah_vel_reward() -> None:
 def test_halfcheetah_dir_reward() -> None:
     tasks = DirectionTasks(direction=[1.0, -1.0])
     env = HalfCheetahDirEnv(tasks=tasks)
-    for action, reward, infos in _lockstep(env, "HalfCheetah-v5", steps=20):
+    for action, reward, infos, _ in lockstep(env, "HalfCheetah-v5", steps=20):
         for i, info in infos.items():
             expected = tasks.direction[i] * info["x_velocity"] - 0.05 * np.sum(action[i] ** 2)
             assert reward[i] == pytest.approx(expected, rel=1e-6, abs=1e-9)
@@ -60,7 +67,7 @@ def test_halfcheetah_dir_reward() -> None:
 def test_ant_dir_reward_keeps_ant_healthy_and_contact_terms() -> None:
     tasks = DirectionTasks(direction=[-1.0, 1.0])
     env = AntDirEnv(tasks=tasks)
-    for action, reward, infos in _lockstep(env, "Ant-v5", steps=15):
+    for action, reward, infos, _ in lockstep(env, "Ant-v5", steps=15):
         for i, info in infos.items():
             contact = info["reward_contact"]  # -5e-4 * |clip(cfrc_ext, -1, 1)|^2
             healthy = info["reward_survive"]  # 1 while the torso is within z in [0.2, 1], else 0

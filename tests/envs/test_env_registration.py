@@ -15,15 +15,17 @@ MUJOCO = {name for name, fam in FAMILIES.items() if fam.requires == "mujoco"}
 EXPECTED_IDS = {
     "metarl/Bandit-v0", "metarl/TabularMDP-v0", "metarl/Navigation2D-v0", "metarl/Pendulum-v0",
     "metarl/MountainCarContinuous-v0", "metarl/MountainCarHills-v0", "metarl/HalfCheetahVel-v0",
-    "metarl/HalfCheetahDir-v0",
-    "metarl/AntDir-v0",
+    "metarl/HalfCheetahDir-v0", "metarl/HalfCheetahVelOyster-v0",
+    "metarl/AntDir-v0", "metarl/AntDirCircle-v0", "metarl/AntGoal-v0", "metarl/HumanoidDir-v0",
+    "metarl/WalkerParams-v0", "metarl/HopperParams-v0",
 }
 
 
 def test_all_expected_ids_are_registered() -> None:
     assert {fam.gym_id for fam in FAMILIES.values()} == EXPECTED_IDS
     assert set(gym.registry) >= EXPECTED_IDS
-    assert {"halfcheetah-vel", "halfcheetah-dir", "ant-dir"} == MUJOCO
+    assert {"halfcheetah-vel", "halfcheetah-vel-oyster", "halfcheetah-dir", "ant-dir", "ant-dir-circle", "ant-goal",
+            "humanoid-dir", "walker-params", "hopper-params"} == MUJOCO
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))
@@ -47,6 +49,26 @@ def test_importing_metarl_envs_does_not_import_mujoco() -> None:
            "print('mujoco' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_listing_the_families_and_drawing_their_tasks_does_not_import_mujoco() -> None:
+    code = ("import io, sys, contextlib, numpy as np, metarl\n"
+            "from metarl.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+            "    main(['envs', '--json'])\n"
+            f"names = {sorted(MUJOCO)!r}\n"
+            "for name in names:\n"
+            "    metarl.make_distribution(name).sample(2, np.random.default_rng(0))\n"
+            "print(all(f'\"{name}\"' in out.getvalue() for name in names), 'mujoco' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]
+
+
+def test_the_mujoco_env_classes_still_import_from_mujoco_tasks() -> None:
+    from metarl.envs import AntDirEnv, HalfCheetahDirEnv, HalfCheetahVelEnv, mujoco_tasks
+
+    assert (mujoco_tasks.HalfCheetahVelEnv, mujoco_tasks.HalfCheetahDirEnv, mujoco_tasks.AntDirEnv) == (
+        HalfCheetahVelEnv, HalfCheetahDirEnv, AntDirEnv)
 
 
 def test_single_task_env_equals_the_batched_env_with_its_task() -> None:

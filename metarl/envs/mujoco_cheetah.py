@@ -1,0 +1,120 @@
+"""Half-cheetah task families, on Gymnasium's HalfCheetah-v5 (gym's model, dt = 5 x 0.01 s).
+
+- ``halfcheetah-vel`` (MAML): run at a target velocity ~ U[0, 2]; reward
+  ``-|v_x - target| - 0.05 |a|^2``, never terminates, horizon 200. The reward is ProMP's
+  ``HalfCheetahRandVelEnv`` (``v_x`` the finite difference of ``qpos[0]``; MAML's rllab code reads
+  the torso's COM velocity instead); the observation is Gymnasium's 17 (``qpos[1:]``, ``qvel``).
+- ``halfcheetah-vel-oyster`` (PEARL): oyster's ``cheetah-vel`` (``rlkit/envs/half_cheetah_vel.py``).
+  Against MAML's it differs in (1) the targets, U[0, 3] (``np.random.uniform(0.0, 3.0)``), and
+  (2) the observation, which appends the torso's position ``xpos`` (3 values, the x position
+  among them: oyster's ``HalfCheetahEnv._get_obs``), 20 in all. The reward is the same formula:
+  ``-|v_x - target| - 0.5 * 1e-1 |a|^2`` with ``v_x = (qpos[0]' - qpos[0]) / dt``, on the action
+  after oyster's ``NormalizedBoxEnv`` has clipped it to [-1, 1] (here the policy's
+  ``action_bounds`` clip), no termination, ``max_path_length`` 200. oyster draws one fixed list
+  of 130 targets under ``np.random.seed(1337)``, 100 for training and the last 30 for
+  evaluation: ``oyster_velocity_task_set()`` is that list.
+- ``halfcheetah-dir`` (MAML): forward or backward; reward ``d * v_x - 0.05 |a|^2``, d in {-1, +1},
+  horizon 200.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from metarl.envs.gym_adapter import GymTaskAdapter
+from metarl.envs.mujoco_tasks import (
+    CTRL_COST_WEIGHT,
+    HORIZON,
+    DirectionDistribution,
+    DirectionReward,
+    TargetVelocityReward,
+    VelocityDistribution,
+    VelocityTasks,
+    set_field,
+)
+from metarl.tasks import FixedTaskSet
+
+OYSTER_TASKS, OYSTER_TRAIN_TASKS, OYSTER_SEED = 130, 100, 1337  # configs/cheetah-vel.json, sample_tasks
+
+_set_velocity = functools.partial(set_field, field="velocity", attribute="target_velocity")
+_set_direction = functools.partial(set_field, field="direction", attribute="direction")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OysterVelocityDistribution(VelocityDistribution):
+    """oyster's target velocities, U[0, 3]."""
+
+    high: float = 3.0
+
+    def default(self) -> VelocityTasks:
+        return VelocityTasks(velocity=[1.5])
+
+
+class TorsoPosition(gym.ObservationWrapper):
+    """Gymnasium's observation followed by the torso's world position ``xpos`` ``[3]``."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        inner = env.observation_space
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(inner.shape[0] + 3,), dtype=inner.dtype)
+
+    def observation(self, observation: np.ndarray) -> np.ndarray:
+        torso = self.env.unwrapped.data.body("torso").xpos
+        return np.concatenate([observation, torso]).astype(self.observation_space.dtype)
+
+
+def _make_cheetah() -> gym.Env:
+    return gym.make("HalfCheetah-v5", ctrl_cost_weight=CTRL_COST_WEIGHT, disable_env_checker=True)
+
+
+def oyster_velocity_task_set(*, seed: int = 0) -> FixedTaskSet:
+    """oyster's 130 ``cheetah-vel`` targets (``np.random.seed(1337); np.random.uniform(0, 3, 130)``):
+    the first 100 train, the last 30 test. ``seed`` seeds the draw of training batches."""
+    velocity = np.random.RandomState(OYSTER_SEED).uniform(0.0, 3.0, size=OYSTER_TASKS)
+    return FixedTaskSet(train=VelocityTasks(velocity=velocity[:OYSTER_TRAIN_TASKS]),
+                        test=VelocityTasks(velocity=velocity[OYSTER_TRAIN_TASKS:]), seed=seed)
+
+
+class HalfCheetahVelEnv(GymTaskAdapter):
+    """HalfCheetah-v5 (obs 17, action 6) rewarded for running at the task's target velocity."""
+
+    family = "halfcheetah-vel"
+    distribution_type = VelocityDistribution
+    default_max_episode_steps = HORIZON
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            make_env=lambda: TargetVelocityReward(_make_cheetah()), configure=_set_velocity, **kwargs
+        )
+
+
+class HalfCheetahVelOysterEnv(GymTaskAdapter):
+    """oyster's cheetah-vel: HalfCheetah-v5 plus the torso position (obs 20, action 6), targets U[0, 3]."""
+
+    family = "halfcheetah-vel-oyster"
+    distribution_type = OysterVelocityDistribution
+    default_max_episode_steps = HORIZON
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            make_env=lambda: TargetVelocityReward(TorsoPosition(_make_cheetah())), configure=_set_velocity,
+            **kwargs,
+        )
+
+
+class HalfCheetahDirEnv(GymTaskAdapter):
+    """HalfCheetah-v5 (obs 17, action 6) rewarded for running in the task's direction."""
+
+    family = "halfcheetah-dir"
+    distribution_type = DirectionDistribution
+    default_max_episode_steps = HORIZON
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            make_env=lambda: DirectionReward(_make_cheetah()), configure=_set_direction, **kwargs
+        )
