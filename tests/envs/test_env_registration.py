@@ -16,7 +16,7 @@ EXPECTED_IDS = {
     "metarl/Bandit-v0", "metarl/TabularMDP-v0", "metarl/Navigation2D-v0", "metarl/Pendulum-v0",
     "metarl/MountainCarContinuous-v0", "metarl/MountainCarHills-v0", "metarl/HalfCheetahVel-v0",
     "metarl/HalfCheetahDir-v0",
-    "metarl/AntDir-v0",
+    "metarl/AntDir-v0", "metarl/Gridworld-v0",
 }
 
 
