@@ -1,10 +1,11 @@
-"""``metarl baselines {bandit,mdp,navigation}``: score the classic baselines on held-out tasks.
+"""``metarl baselines {bandit,mdp,navigation,gridworld}``: score the classic baselines on held-out tasks.
 
 Tasks are the test split of ``--seed`` (``TaskSplit(...).test_tasks``), so the numbers line up
 with an agent evaluated on the same seed. Prints a table, or with ``--json`` exactly one JSON
 object ``{"<baseline>": {"mean": ..., "stderr": ..., "constant": ..., "exact": ..., "per_episode":
-[...]}}``; ``exact`` is the expected trial return where it is known exactly (the bandit's
-Bayes-optimal policy), else null. A baseline that cannot run at the asked size (Bayes-optimal on
+[...], "exact_per_episode": ...}}``; ``exact`` is the expected trial return where it is known exactly
+(the bandit's Bayes-optimal policy, the grid world's baselines), else null, and ``exact_per_episode``
+the same per episode where known. A baseline that cannot run at the asked size (Bayes-optimal on
 long trials) is left out with a note on stderr, or refused when named in ``--only``.
 """
 
@@ -16,19 +17,22 @@ import sys
 
 from metarl.classic.evaluate import BaselineResult, baseline_family, evaluate_baselines, unavailable_baselines
 from metarl.envs.bandit import BanditDistribution
+from metarl.envs.gridworld import GridworldDistribution
 from metarl.envs.navigation import NavigationDistribution
 from metarl.envs.tabular_mdp import TabularMDPDistribution
 from metarl.errors import ConfigError
 from metarl.tasks import TaskDistribution, TaskSplit
 
-FAMILIES = ("bandit", "mdp", "navigation")
+FAMILIES = ("bandit", "mdp", "navigation", "gridworld")
+DEFAULT_EPISODES = {"gridworld": 4}  # VariBAD's trial; the others default to 10
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("family", choices=FAMILIES, help="task family")
     parser.add_argument("--arms", type=int, default=5, help="bandit arms k (bandit only; default 5)")
     parser.add_argument(
-        "--episodes", type=int, default=10, help="episodes per trial n (a bandit episode is one pull)"
+        "--episodes", type=int, default=None,
+        help="episodes per trial n (a bandit episode is one pull; default 4 on gridworld, else 10)",
     )
     parser.add_argument("--tasks", type=int, default=1000, help="number of test tasks (>= 2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the task split and the runs")
@@ -39,6 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _distribution(args: argparse.Namespace) -> TaskDistribution:
     if args.family == "bandit":
         return BanditDistribution(arms=args.arms)
+    if args.family == "gridworld":
+        return GridworldDistribution()
     return TabularMDPDistribution() if args.family == "mdp" else NavigationDistribution()
 
 
@@ -77,6 +83,8 @@ def format_table(results: dict[str, BaselineResult]) -> str:
 
 def main(args: argparse.Namespace) -> int:
     """Run the command; returns the exit status (2 on bad arguments, message on stderr)."""
+    if args.episodes is None:
+        args.episodes = DEFAULT_EPISODES.get(args.family, 10)
     try:
         _validate(args)
         tasks = TaskSplit(distribution=_distribution(args), seed=args.seed).test_tasks(args.tasks)
@@ -98,4 +106,7 @@ def main(args: argparse.Namespace) -> int:
         label = f", k={args.arms}" if args.family == "bandit" else ""
         print(f"{args.family}: n={args.episodes}{label}, {args.tasks} test tasks of seed {args.seed}")
         print(format_table(results))
+        for r in results.values():
+            if r.exact_per_episode is not None:
+                print(f"{r.name} exact per episode: " + " ".join(f"{v:.4f}" for v in r.exact_per_episode))
     return 0

@@ -24,9 +24,9 @@ __all__ = ["BaselineFamily", "BaselineResult", "TrialPolicy", "baseline_family",
 
 
 def _families() -> dict[str, BaselineFamily]:
-    from metarl.classic import bandit, mdp, navigation
+    from metarl.classic import bandit, gridworld, mdp, navigation
 
-    fams = {"bandit": bandit.FAMILY, "mdp": mdp.FAMILY, "navigation": navigation.FAMILY}
+    fams = {"bandit": bandit.FAMILY, "mdp": mdp.FAMILY, "navigation": navigation.FAMILY, "gridworld": gridworld.FAMILY}
     return fams | {"tabular-mdp": mdp.FAMILY, "navigation2d": navigation.FAMILY}
 
 
@@ -80,5 +80,6 @@ def evaluate_baselines(
         results[name] = BaselineResult(
             name=name, returns=returns.sum(axis=1), per_episode=returns.mean(axis=0),
             constant=policy.constant, exact=getattr(policy, "exact", None),
+            exact_per_episode=getattr(policy, "exact_per_episode", None),
         )
     return results

@@ -2,8 +2,8 @@
 
 A *trial* is ``episodes`` episodes of one task (for bandits an episode is one pull); its score is
 the total reward. Every baseline is a ``TrialPolicy`` acting for all tasks at once; the runner
-loops over episodes and steps only, never over tasks. The family modules (bandit, mdp, navigation)
-import this module and nothing imports them back, so there is no cycle.
+loops over episodes and steps only, never over tasks. The family modules (bandit, mdp, navigation,
+gridworld) import this module and nothing imports them back, so there is no cycle.
 """
 
 from __future__ import annotations
@@ -41,13 +41,16 @@ class BaselineResult:
     """Trial scores of one baseline: ``returns [tasks]``, ``per_episode [episodes]`` (mean over
     tasks of the return of episode e, the curve to plot next to RL²). ``exact`` is the expected
     trial return under the task distribution where the baseline knows it exactly (the bandit's
-    Bayes-optimal policy; its ``exact`` attribute), else None: the sampled ``mean`` estimates it."""
+    Bayes-optimal policy; its ``exact`` attribute), else None: the sampled ``mean`` estimates it.
+    ``exact_per_episode [episodes]`` is the same per episode, where the baseline knows it (its
+    ``exact_per_episode`` attribute: the grid world's baselines)."""
 
     name: str
     returns: np.ndarray
     per_episode: np.ndarray
     constant: str = ""
     exact: float | None = None
+    exact_per_episode: np.ndarray | None = None
 
     @property
     def mean(self) -> float:
@@ -62,6 +65,7 @@ class BaselineResult:
         return {
             "mean": self.mean, "stderr": self.stderr, "tasks": int(self.returns.shape[0]),
             "constant": self.constant, "exact": self.exact, "per_episode": self.per_episode.tolist(),
+            "exact_per_episode": None if self.exact_per_episode is None else self.exact_per_episode.tolist(),
         }
 
 

@@ -7,6 +7,7 @@ when one of their envs is built.
 from metarl.envs import builtin as builtin
 from metarl.envs.bandit import BanditDistribution, BanditEnv, BanditTasks
 from metarl.envs.base import BatchedTaskEnv
+from metarl.envs.gridworld import GridworldDistribution, GridworldEnv, GridworldTasks
 from metarl.envs.gym_adapter import GymTaskAdapter
 from metarl.envs.gym_registration import SingleTaskEnv
 from metarl.envs.mountaincar import MountainCarDistribution, MountainCarEnv, MountainCarTasks
@@ -60,6 +61,9 @@ __all__ = [
     "Family",
     "GoalDistribution",
     "GoalTasks",
+    "GridworldDistribution",
+    "GridworldEnv",
+    "GridworldTasks",
     "GymTaskAdapter",
     "HalfCheetahDirEnv",
     "HalfCheetahVelEnv",

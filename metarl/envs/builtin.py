@@ -20,6 +20,11 @@ BUILTIN = [
         gym_id="metarl/Navigation2D-v0", summary="2D point to a goal ~ U[-0.5,0.5]^2 (MAML paper)",
     ),
     Family(
+        name="gridworld", module="metarl.envs.gridworld", env_class="GridworldEnv",
+        gym_id="metarl/Gridworld-v0",
+        summary="5x5 grid, goal uniform over 21 cells, +1 on it else -0.1, 15 steps (VariBAD's GridNavi)",
+    ),
+    Family(
         name="pendulum", module="metarl.envs.pendulum", env_class="PendulumEnv",
         gym_id="metarl/Pendulum-v0", summary="Pendulum-v1 with varied mass, length, gravity",
     ),

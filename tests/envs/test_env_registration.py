@@ -17,7 +17,7 @@ EXPECTED_IDS = {
     "metarl/MountainCarContinuous-v0", "metarl/MountainCarHills-v0", "metarl/HalfCheetahVel-v0",
     "metarl/HalfCheetahDir-v0", "metarl/HalfCheetahVelOyster-v0",
     "metarl/AntDir-v0", "metarl/AntDirCircle-v0", "metarl/AntGoal-v0", "metarl/HumanoidDir-v0",
-    "metarl/WalkerParams-v0", "metarl/HopperParams-v0",
+    "metarl/WalkerParams-v0", "metarl/HopperParams-v0", "metarl/Gridworld-v0",
 }
 
 

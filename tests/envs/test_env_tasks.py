@@ -5,6 +5,7 @@ import pytest
 
 from metarl.envs import (
     BanditTasks,
+    GridworldTasks,
     MountainCarTasks,
     NavigationTasks,
     PendulumTasks,
@@ -16,6 +17,7 @@ from metarl.envs import (
 TASK_PAIRS = {
     "bandit": (BanditTasks(probs=[[0.2, 0.8, 0.5]]), BanditTasks(probs=[[0.8, 0.2, 0.5]])),
     "navigation2d": (NavigationTasks(goals=[[0.3, 0.3]]), NavigationTasks(goals=[[-0.3, 0.1]])),
+    "gridworld": (GridworldTasks(goals=[[0, 2]]), GridworldTasks(goals=[[2, 0]])),
     "pendulum": (PendulumTasks(mass=[1.0], length=[1.0], gravity=[10.0]),
                  PendulumTasks(mass=[0.6], length=[1.4], gravity=[8.5])),
     "mountaincar": (MountainCarTasks(power=[0.0015], goal_position=[0.45]),

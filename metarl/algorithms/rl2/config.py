@@ -167,6 +167,15 @@ PRESETS: dict[str, dict[str, Any]] = {
         gamma=0.99, gae_lambda=0.95, lr=1e-3, reward_input_scale=0.01, reward_scale=0.1, init_std=1.0,
         entropy_coef=0.01, entropy_final=0.0, value_norm=True, validation_tasks=100,
     ),
+    # VariBAD's grid world, 4 episodes x 15 steps. Untuned: taken from VariBAD's own RL² settings for
+    # the grid (config/gridworld/args_grid_rl2.py: GRU 64, gamma 0.95, GAE 0.95, lr 7e-4, 2 PPO epochs of
+    # 4 minibatches, clip 0.05, entropy 0.01 held, rewards normalised) with 64 trials per update
+    # instead of its 16 processes; 5200 iterations x 64 trials x 60 steps = 2.0e7 frames, the paper's.
+    "gridworld": dict(
+        episodes_per_trial=4, trials_per_iteration=64, hidden_size=64, embed_size=16, iterations=5200,
+        gamma=0.95, gae_lambda=0.95, lr=7e-4, ppo_epochs=2, minibatches=4, clip_range=0.05,
+        entropy_coef=0.01, entropy_final=0.01, value_norm=True, validation_tasks=200,
+    ),
 }
 
 # n=100 bandits. Measured on k=5 (1000 held-out tasks, 900 iterations): 76.9 with GAE lambda 0.9,

@@ -48,7 +48,7 @@ class RL2EvalOptions:
     deterministic: bool | None = None
     """act with the policy's mode (default: the run's eval_deterministic)"""
     classic: bool = True
-    """play the family's classic baselines (bandit, MDP, navigation) on the same tasks"""
+    """play the family's classic baselines (bandit, MDP, navigation, grid world) on the same tasks"""
 
 
 def evaluate(
