@@ -246,3 +246,57 @@ def test_ml10_builds_with_its_five_test_classes_and_steps_one_task_of_each():
     *_, truncated, info = env.step(np.zeros((5, 4), np.float32))
     assert info["success"].shape == (5,) and not truncated.any()
     env.close()
+
+
+def test_rl2_and_maml_train_and_evaluate_on_ml1_through_the_cli(tmp_path, capsys):
+    """The CLI builds the benchmark's fixed task set from the env name alone (the family's
+    ``task_set``), for training and again when a run is loaded for evaluation."""
+    import json
+
+    from metarl.cli import main
+
+    common = ["--env", "metaworld-ml1", "--task-options", "task=reach-v3", "--max-episode-steps", "10",
+              "--iterations", "1", "--quiet"]
+    rl2 = ["--trials-per-iteration", "2", "--validation-tasks", "2", "--hidden-size", "8", "--minibatches", "1",
+           "--episodes-per-trial", "2"]
+    maml = ["--meta-batch-size", "2", "--episodes-per-task", "1", "--validation-tasks", "2", "--eval-episodes", "1",
+            "--hidden-sizes", "8", "--inner-lr", "0.1"]
+    results = {}
+    for name, flags, extra in (("rl2", rl2, []), ("maml", maml, ["--pretrain-iterations", "1", "--steps", "1"])):
+        run = tmp_path / name
+        assert main(["train", name, *common, "--out", str(run), *flags]) == 0
+        assert main(["evaluate", str(run), "--tasks", "2", "--json", *extra]) == 0
+        results[name] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert results[name]["env"] == "metaworld-ml1" and results[name]["num_tasks"] == 2
+    assert len(results["rl2"]["success_by_episode"]) == 2  # RL² reports success per episode of the trial
+    assert len(results["maml"]["curve"]["mean"]) == 2  # before and after MAML's one step
+
+
+def test_ray_workers_sample_the_same_meta_world_episodes_as_local_shards():
+    """The factory carries Meta-World's task objects to the workers, which build their own envs."""
+    import pathlib
+
+    ray = pytest.importorskip("ray")
+    from metarl.policies import GaussianMLPPolicy
+    from metarl.rollout import make_sampler
+    from tests.rollout.test_sharding import assert_same
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                 runtime_env={"env_vars": {"PYTHONPATH": str(root)}})
+    try:
+        factory = meta_world_factory("reach-v3", max_episode_steps=12)
+        tasks = ml1("reach-v3").test.take([0, 1, 2])
+        policy = GaussianMLPPolicy(obs_dim=39, act_dim=4, hidden_sizes=(8,))
+        remote = make_sampler(env_factory=factory, backend="ray", workers=2, seed=3)
+        try:
+            got = remote.collect(policy, tasks, 2)
+        finally:
+            remote.close()
+        assert_same(got, Sampler(env_factory=factory, shards=2, seed=3).collect(policy, tasks, 2))
+        assert got.success is not None
+    finally:
+        if started:
+            ray.shutdown()
