@@ -74,7 +74,7 @@ class MetaWorldTasks(TaskBatch):
 @functools.lru_cache(maxsize=8)
 def benchmark(kind: str, seed: int, task: str | None = None) -> Any:
     """Meta-World's benchmark object (built once per process: ML1 draws 100 goals through
-    simulator resets, ML45 5,000)."""
+    simulator resets, ML10 750, ML45 2,500)."""
     mw = _metaworld()
     if kind == "ML1":
         if task not in mw.ALL_V3_ENVIRONMENTS:
@@ -93,6 +93,13 @@ def _interleaved(tasks: list[Any]) -> MetaWorldTasks:
     rows = [(by_class[name][g], ids[name], g) for g in range(goals) for name in order if g < len(by_class[name])]
     task, class_id, goal_index = zip(*rows, strict=True)
     return MetaWorldTasks(task=list(task), class_id=list(class_id), goal_index=list(goal_index))
+
+
+@functools.lru_cache(maxsize=8)
+def _task_lists(kind: str, seed: int, task: str | None = None) -> tuple[MetaWorldTasks, MetaWorldTasks]:
+    """The benchmark's train and test lists, interleaved (read-only arrays: safe to share)."""
+    bench = benchmark(kind, seed, task)
+    return _interleaved(bench.train_tasks), _interleaved(bench.test_tasks)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -126,13 +133,13 @@ class MetaWorldDistribution(TaskDistribution):
     def __post_init__(self) -> None:
         check_count("benchmark_seed", self.benchmark_seed, minimum=0)
 
-    def _benchmark(self) -> Any:
-        return benchmark(self.kind, self.benchmark_seed)
+    def _lists(self) -> tuple[MetaWorldTasks, MetaWorldTasks]:
+        return _task_lists(self.kind, self.benchmark_seed)
 
     def task_set(self, *, seed: int) -> MetaWorldTaskSet:
         """The benchmark's train and test tasks; ``seed`` (the run's) seeds the training batches."""
-        bench = self._benchmark()
-        return MetaWorldTaskSet(train=_interleaved(bench.train_tasks), test=_interleaved(bench.test_tasks), seed=seed)
+        train, test = self._lists()
+        return MetaWorldTaskSet(train=train, test=test, seed=seed)
 
     def sample(self, n: int, rng: np.random.Generator) -> MetaWorldTasks:
         return self.task_set(seed=0).train_batch(n, rng)
@@ -152,8 +159,8 @@ class ML1Distribution(MetaWorldDistribution):
     kind: ClassVar[str] = "ML1"
     task: str = "reach-v3"
 
-    def _benchmark(self) -> Any:
-        return benchmark("ML1", self.benchmark_seed, self.task)
+    def _lists(self) -> tuple[MetaWorldTasks, MetaWorldTasks]:
+        return _task_lists("ML1", self.benchmark_seed, self.task)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -217,16 +217,15 @@ def fake_benchmark(train: list[str], test: list[str], goals: int = 4):
 
 def test_ml10_lists_are_interleaved_by_class_and_batches_stratified(monkeypatch):
     names = list(ALL_V3_ENVIRONMENTS)
-    monkeypatch.setattr(metaworld, "ML10", fake_benchmark(names[:3], names[3:5]))
-    meta_world.benchmark.cache_clear()
-    try:
-        tasks = ML10Distribution(benchmark_seed=2).task_set(seed=0)
-    finally:
-        meta_world.benchmark.cache_clear()
+    fake = fake_benchmark(names[:3], names[3:5])
+    calls = []
+    monkeypatch.setattr(meta_world, "benchmark", lambda kind, seed, task=None: calls.append((kind, seed)) or fake(seed))
+    tasks = ML10Distribution(benchmark_seed=987654).task_set(seed=0)  # a seed no other test uses (cached)
+    assert calls == [("ML10", 987654)]
     assert isinstance(tasks.train, MetaWorldTasks) and len(tasks.train) == 12 and len(tasks.test) == 8
     assert tasks.test.names()[:4] == [names[3], names[4], names[3], names[4]]
     assert tasks.test.goal_index.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
-    assert all(pickle.loads(t.data)[3] == 2 for t in tasks.train.task)  # built with benchmark_seed
+    assert all(pickle.loads(t.data)[3] == 987654 for t in tasks.train.task)  # built with benchmark_seed
     assert tasks.validation_tasks(3).names() == names[:3]  # the first tasks cover every class
     rng = np.random.default_rng(0)
     for _ in range(20):

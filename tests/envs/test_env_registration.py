@@ -31,7 +31,7 @@ def test_all_expected_ids_are_registered() -> None:
     assert {"metaworld-ml1", "metaworld-ml10", "metaworld-ml45"} == METAWORLD
 
 
-# ML10 and ML45 draw 750 and 2,500 goals through simulator resets when built (minutes); their env
+# ML10 and ML45 draw 750 and 2,500 goals through simulator resets when built (25 s and more); their env
 # is ML1's class, checked here, and tests/envs/test_env_metaworld.py builds ML10
 @pytest.mark.parametrize("name", sorted(set(FAMILIES) - {"metaworld-ml10", "metaworld-ml45"}))
 def test_check_env_and_make(name: str) -> None:
@@ -105,3 +105,16 @@ def test_single_task_env_passes_family_kwargs_and_ends_episodes() -> None:
     for _ in range(5):
         *_, truncated, _ = short.step(np.zeros(2, np.float32))
     assert truncated
+
+
+def test_meta_world_families_list_without_metaworld_and_name_the_extra_when_used() -> None:
+    import importlib.util
+
+    from metarl.envs.registry import make_distribution
+    from metarl.errors import MissingExtraError
+
+    if importlib.util.find_spec("metaworld") is not None:
+        pytest.skip("metaworld is installed")
+    assert "task" in make_distribution("metaworld-ml1", task="push-v3").describe()
+    with pytest.raises(MissingExtraError, match=r"pip install 'metarl\[metaworld\]'"):
+        make_distribution("metaworld-ml10").sample(2, np.random.default_rng(0))
