@@ -98,7 +98,7 @@ def interval95(values: Sequence[float] | np.ndarray) -> float:
 def evaluate_success(
     make_agent: Callable[[TaskBatch], Agent], *, env: BatchedTaskEnv, tasks: TaskBatch,
     adaptation_episodes: int = 10, evaluation_episodes: int = 3, seed: int = 0,
-    groups: Sequence[str] | None = None,
+    groups: Sequence[str] | None = None, batch_size: int | None = None,
 ) -> SuccessEvaluation:
     """Meta-World's evaluation protocol on ``env`` (a family that ``reports_success``) for ``tasks``.
 
@@ -106,44 +106,57 @@ def evaluate_success(
     does; an agent that adapts by itself from experience sees the adaptation episodes through
     ``act(obs, deterministic=False)`` and ``observe`` and may implement ``adapt()``, called once
     after them (MAML-style agents that adapt inside ``make_agent`` pass ``adaptation_episodes=0``).
-    Evaluation episodes act with ``deterministic=True``. ``env`` is reset with ``seed`` first; its
-    tasks are changed here. ``groups [T]`` names each task's class (default: ``tasks.names()``
-    where the task batch has it, as Meta-World's does).
+    Evaluation episodes act with ``deterministic=True``. Tasks are played ``batch_size`` at a time
+    (default: all at once; each a sub-environment of ``env``, whose tasks are changed here), batch
+    k from ``env.reset(seed=seed + k)``. ``groups [T]`` names each task's class (default:
+    ``tasks.names()`` where the task batch has it, as Meta-World's does).
     """
     if not getattr(env, "reports_success", False):
         raise ConfigError(f"evaluate_success needs an env that reports success; {type(env).__name__} does not")
     check_count("adaptation_episodes", adaptation_episodes, minimum=0)
     check_count("evaluation_episodes", evaluation_episodes)
+    size = len(tasks) if batch_size is None else check_count("batch_size", batch_size)
     if groups is None and callable(getattr(tasks, "names", None)):
         groups = tasks.names()  # Meta-World's tasks: their class names
     if groups is not None and len(groups) != len(tasks):
         raise ConfigError(f"groups names {len(groups)} tasks, there are {len(tasks)}")
-    agents = [make_agent(tasks.take(i)) for i in range(len(tasks))]
     saved = env.autoreset_mode, env.terminate_on_success
     env.autoreset_mode = AutoresetMode.DISABLED
     try:
-        env.set_tasks(tasks, 1)
-        obs, _ = env.reset(seed=seed)
-        played, evaluated = [], []
-        for k in range(adaptation_episodes + evaluation_episodes):
-            if k == adaptation_episodes:
-                for agent in agents:
-                    if callable(getattr(agent, "adapt", None)):
-                        agent.adapt()
-            if k > 0:
-                obs, _ = env.reset()
-            evaluating = k >= adaptation_episodes
-            (evaluated if evaluating else played).append(
-                _episode(env, agents, obs, deterministic=evaluating, stop_on_success=evaluating))
+        parts = [_play(make_agent, env, tasks.take(np.arange(start, min(start + size, len(tasks)))),
+                       adaptation_episodes, evaluation_episodes, seed=seed + k)
+                 for k, start in enumerate(range(0, len(tasks), size))]
     finally:
         env.autoreset_mode, env.terminate_on_success = saved
+    success, returns, adaptation_success, adaptation_returns = (np.concatenate(a) for a in zip(*parts, strict=True))
+    return SuccessEvaluation(success=success, returns=returns, adaptation_success=adaptation_success,
+                             adaptation_returns=adaptation_returns, groups=None if groups is None else list(groups))
 
-    def stack(episodes: list[tuple[np.ndarray, np.ndarray]], i: int) -> np.ndarray:
-        return np.stack([e[i] for e in episodes], axis=1) if episodes else np.zeros((len(tasks), 0))
 
-    return SuccessEvaluation(success=stack(evaluated, 1).astype(bool), returns=stack(evaluated, 0),
-                             adaptation_success=stack(played, 1).astype(bool), adaptation_returns=stack(played, 0),
-                             groups=None if groups is None else list(groups))
+def _play(make_agent: Callable[[TaskBatch], Agent], env: BatchedTaskEnv, tasks: TaskBatch, adaptation_episodes: int,
+          evaluation_episodes: int, *, seed: int) -> tuple[np.ndarray, ...]:
+    """The protocol on ``tasks`` (one sub-environment each): ``(success, returns [T, evaluation_episodes],
+    adaptation_success, adaptation_returns [T, adaptation_episodes])``."""
+    agents = [make_agent(tasks.take(i)) for i in range(len(tasks))]
+    env.set_tasks(tasks, 1)
+    obs, _ = env.reset(seed=seed)
+    played, evaluated = [], []
+    for k in range(adaptation_episodes + evaluation_episodes):
+        if k == adaptation_episodes:
+            for agent in agents:
+                if callable(getattr(agent, "adapt", None)):
+                    agent.adapt()
+        if k > 0:
+            obs, _ = env.reset()
+        evaluating = k >= adaptation_episodes
+        (evaluated if evaluating else played).append(
+            _episode(env, agents, obs, deterministic=evaluating, stop_on_success=evaluating))
+
+    def stack(episodes: list[tuple[np.ndarray, np.ndarray]], i: int, dtype: type) -> np.ndarray:
+        out = np.stack([e[i] for e in episodes], axis=1) if episodes else np.zeros((len(tasks), 0))
+        return out.astype(dtype)
+
+    return (stack(evaluated, 1, bool), stack(evaluated, 0, float), stack(played, 1, bool), stack(played, 0, float))
 
 
 def _episode(env: BatchedTaskEnv, agents: list[Agent], obs: np.ndarray, *, deterministic: bool,

@@ -172,6 +172,15 @@ def test_protocol_counts_success_per_task_and_terminates_evaluation_episodes_on_
     assert result.to_json()["success_by_group"] == {"even": 0.0, "odd": 1.0}
 
 
+def test_protocol_in_batches_of_tasks_gives_the_same_result():
+    env = SuccessCountingEnv(tasks=TASKS)
+    whole = evaluate_success(lambda t: RecordingAgent(), env=env, tasks=TASKS, adaptation_episodes=1)
+    parts = evaluate_success(lambda t: RecordingAgent(), env=env, tasks=TASKS, adaptation_episodes=1, batch_size=3)
+    for name in ("success", "returns", "adaptation_success", "adaptation_returns"):
+        np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name))
+    assert env.num_envs == 1  # the last batch held one task
+
+
 def test_protocol_refuses_an_env_without_success_and_bad_counts():
     with pytest.raises(ConfigError, match="reports success"):
         evaluate_success(lambda t: RecordingAgent(), env=CountingEnv(tasks=TASKS), tasks=TASKS)
