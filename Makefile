@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet -c constraints.txt
 
-.PHONY: demo test lint bench clean-venv
+.PHONY: demo test test-metaworld lint bench clean-venv
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,20 @@ test: $(VENV)/.installed-test
 	$(PY) -m ruff check metarl tests benchmarks
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Meta-World pins mujoco==3.3.0, so its tests get a venv of their own: the env tests (the MuJoCo
+# families included, on 3.3.0 there) and the success protocol against metaworld.evaluation.
+VENV_MW := .venv-metaworld
+
+$(VENV_MW)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV_MW)
+	$(VENV_MW)/bin/python -m pip install --quiet -c constraints.txt -e '.[test,metaworld]'
+	@touch $@
+
+test-metaworld: $(VENV_MW)/.installed
+	$(VENV_MW)/bin/python -m pytest tests/envs tests/test_success.py $(PYTEST_ARGS)
+
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(VENV_MW)

@@ -13,19 +13,20 @@ from typing import Any
 from metarl.algorithms.registry import AlgorithmSpec, RunnableConfig
 from metarl.envs.registry import EnvFactory, family, make_distribution
 from metarl.rollout import make_sampler
-from metarl.tasks import TaskSet, TaskSplit, task_kwargs
+from metarl.tasks import TaskSet, task_kwargs
 
 
-def resolve_env(config: RunnableConfig) -> tuple[EnvFactory, TaskSplit]:
-    """The env factory and task split of ``config``: the family's distribution with the config's
-    ``task_options``, split by ``config.seed``; the env is built with that distribution's default
-    task, which fixes its spaces (the bandit's number of arms), and the config's episode limit."""
+def resolve_env(config: RunnableConfig) -> tuple[EnvFactory, TaskSet]:
+    """The env factory and task set of ``config``: the family's distribution with the config's
+    ``task_options`` and its ``task_set(seed=config.seed)`` (a seeded ``TaskSplit``, or the fixed
+    lists of a benchmark family); the env is built with that distribution's default task, which
+    fixes its spaces (the bandit's number of arms), and the config's episode limit."""
     distribution = make_distribution(config.env, **task_kwargs(config.task_options))
     env_kwargs: dict[str, Any] = {"tasks": distribution.default()}
     if config.max_episode_steps:
         env_kwargs["max_episode_steps"] = config.max_episode_steps
     factory = EnvFactory(env_type=family(config.env).env_type(), kwargs=env_kwargs)
-    return factory, TaskSplit(distribution=distribution, seed=config.seed)
+    return factory, distribution.task_set(seed=config.seed)
 
 
 def build(

@@ -159,6 +159,12 @@ class TaskDistribution(ABC):
         """Task parameter name to a short description of how it is drawn, for ``metarl envs``."""
         return {f.name: "" for f in dataclasses.fields(self.task_type)}
 
+    def task_set(self, *, seed: int) -> TaskSet:
+        """The tasks a run with seed ``seed`` trains and is tested on: by default a ``TaskSplit`` of
+        this distribution; a benchmark with its own fixed train and test lists returns those (a
+        ``FixedTaskSet``), so the CLI and ``load`` build it from the config alone."""
+        return TaskSplit(distribution=self, seed=seed)
+
 
 def check_count(name: str, value: int, *, minimum: int = 1) -> int:
     """Validate a count argument, naming it in the error: ``ConfigTypeError`` (a ``TypeError``) for a

@@ -14,6 +14,12 @@ A family that can draw itself overrides ``render_frames`` (one task's observatio
 the default raises ``NoRendererError``.
 
 Task parameters broadcast to sub-environments are in ``self.params`` (``[num_envs, ...]`` per field).
+
+A family with a success criterion (Meta-World's) sets ``reports_success`` and returns the last
+transition's ``{"success": [num_envs]}`` from ``_step_info``; ``step`` passes it on in ``info``
+(``info["success"]``, 1.0 where the state reached counts as success) and, while the instance's
+``terminate_on_success`` is set, ends an episode at its first success (terminated), as Meta-World's
+``AutoTerminateOnSuccessWrapper`` does in evaluation.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ class BatchedTaskEnv(VectorEnv):
     family: ClassVar[str]
     distribution_type: ClassVar[type[TaskDistribution]]
     default_max_episode_steps: ClassVar[int]
+    reports_success: ClassVar[bool] = False
+    terminate_on_success: bool = False
 
     def __init__(
         self,
@@ -75,6 +83,11 @@ class BatchedTaskEnv(VectorEnv):
     @abstractmethod
     def _transition(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Advance every sub-environment; ``(reward [num_envs] float64, terminated [num_envs] bool)``."""
+
+    def _step_info(self) -> dict[str, np.ndarray]:
+        """Per-step ``[num_envs]`` signals of the last ``_transition`` besides the reward, returned in
+        ``step``'s info (``{"success": ...}`` where ``reports_success``); none by default."""
+        return {}
 
     def _env_truncated(self) -> np.ndarray | bool:
         """Truncations the simulator itself reported in the last ``_transition`` (``[num_envs]``
@@ -124,6 +137,9 @@ class BatchedTaskEnv(VectorEnv):
             raise RuntimeError(f"{self.family}: call reset() before step()")
         restart = self._needs_reset.copy() if self.autoreset_mode == AutoresetMode.NEXT_STEP else None
         reward, terminated = self._transition(actions)
+        signals = {k: np.asarray(v, dtype=np.float64) for k, v in self._step_info().items()}
+        if self.terminate_on_success and "success" in signals:
+            terminated = terminated | (signals["success"] > 0)
         self._elapsed += 1
         truncated = ((self._elapsed >= self.max_episode_steps) | self._env_truncated()) & ~terminated
         info: dict[str, Any] = {}
@@ -132,14 +148,17 @@ class BatchedTaskEnv(VectorEnv):
             reward = np.where(restart, 0.0, reward)
             terminated = terminated & ~restart
             truncated = truncated & ~restart
+            signals = {k: np.where(restart, 0.0, v) for k, v in signals.items()}
         done = terminated | truncated
         obs = self._observe()
         if self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():
             info = {"final_obs": obs.copy(), "_final_obs": done.copy()}
             self._reset_mask(done)
             obs = self._observe()
-        else:
-            self._needs_reset = done
+        else:  # without autoreset a finished sub-env stays finished (idle) until it is reset
+            self._needs_reset = done if restart is not None else self._needs_reset | done
+        for key, value in signals.items():  # Gymnasium's vector convention: the value and its mask
+            info[key], info[f"_{key}"] = value, np.ones(self.num_envs, dtype=bool)
         return obs, reward.astype(np.float64), terminated, truncated, info
 
     def validate_actions(self, actions: Any) -> np.ndarray:

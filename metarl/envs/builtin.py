@@ -85,6 +85,21 @@ BUILTIN = [
         summary="Hopper-v5, mass/inertia/damping/friction scaled by 1.5^U[-3,3] (damping 1.3^), horizon 200 "
                 "(PEARL/rand_param_envs)",
     ),
+    Family(
+        name="metaworld-ml1", module="metarl.envs.meta_world", env_class="ML1Env",
+        gym_id="metarl/MetaWorldML1-v0", requires="metaworld",
+        summary="Meta-World ML1: one task class (task=reach-v3, any v3 name), its 50 train / 50 test goals, 500 steps",
+    ),
+    Family(
+        name="metaworld-ml10", module="metarl.envs.meta_world", env_class="ML10Env",
+        gym_id="metarl/MetaWorldML10-v0", requires="metaworld",
+        summary="Meta-World ML10: 10 train classes, 5 held-out test classes, 50 goals each, 500 steps",
+    ),
+    Family(
+        name="metaworld-ml45", module="metarl.envs.meta_world", env_class="ML45Env",
+        gym_id="metarl/MetaWorldML45-v0", requires="metaworld",
+        summary="Meta-World ML45: 45 train classes, 5 held-out test classes, 50 goals each, 500 steps",
+    ),
 ]
 
 for _family in BUILTIN:

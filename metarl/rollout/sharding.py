@@ -122,6 +122,9 @@ def concat_trials(parts: Sequence[TrialSequence]) -> TrialSequence:
     for f in dataclasses.fields(TrialSequence):
         if f.name == "episodes_per_trial":
             continue
+        if getattr(parts[0], f.name) is None:
+            fields[f.name] = None
+            continue
         fill = n_ep if f.name == "episode_index" else 0
         fields[f.name] = torch.cat([_pad_time(getattr(p, f.name), length, 1, fill) for p in parts])
     return TrialSequence(**fields, episodes_per_trial=n_ep)

@@ -156,7 +156,12 @@ class SliceRunner:
             **{k: torch.zeros(*lead, device=dev) for k in ("rewards", "log_probs", "values", "mask")},
             "terminated": torch.zeros(*lead, dtype=torch.bool, device=dev),
             "truncated": torch.zeros(*lead, dtype=torch.bool, device=dev),
+            **({"success": torch.zeros(*lead, device=dev)} if getattr(env, "reports_success", False) else {}),
         }
+
+    def _success(self, info: Mapping[str, Any]) -> torch.Tensor:
+        """``[num_envs]`` float32: the step's ``info["success"]`` (the env reports it every step)."""
+        return torch.as_tensor(np.asarray(info["success"]), dtype=torch.float32, device=self.device)
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(array, device=self.device)
@@ -190,6 +195,8 @@ class SliceRunner:
             buf["log_probs"][:, t] = dist.log_prob(action).reshape(n) * alive
             buf["terminated"][:, t], buf["truncated"][:, t] = term_t & alive, trunc_t & alive
             buf["mask"][:, t] = alive.float()
+            if "success" in buf:
+                buf["success"][:, t] = self._success(info) * alive
             ended = alive & (term_t | trunc_t)
             last_obs[ended] = after[ended]
             obs = after if "_final_obs" not in info else self._obs_tensor(obs_np)
@@ -226,6 +233,8 @@ class SliceRunner:
             buf["rewards"][:, k], buf["log_probs"][:, k] = reward_t * active, dist.log_prob(action) * active
             buf["values"][:, k], buf["mask"][:, k] = value * active, active.float()
             buf["terminated"][:, k], buf["truncated"][:, k] = term_t & active, trunc_t & active
+            if "success" in buf:
+                buf["success"][:, k] = self._success(info) * active
             episode_index[:, k] = episode.clamp(max=n_ep)  # n_ep on padding: the trial is over
             episode = episode + (term_t | trunc_t).long()
             prev_action, prev_reward, prev_done = action, reward_t, (term_t | trunc_t).float()

@@ -16,6 +16,9 @@
   contiguous prefix of real steps
 - ``last_obs``: ``[tasks, episodes, obs_dim]``, the observation after the last real step (the
   state a truncated episode would be bootstrapped from; ``next_obs`` at that step)
+- ``success``: ``[tasks, episodes, H]`` float32, the env's ``info["success"]`` at each step, for
+  families that report one (``env.reports_success``; None otherwise); an episode succeeds if it is
+  1 at any step (``episode_success``)
 
 On padding every field is zero.
 """
@@ -39,6 +42,7 @@ class Trajectories:
     mask: torch.Tensor
     last_obs: torch.Tensor
     values: torch.Tensor | None = None
+    success: torch.Tensor | None = None
 
     @property
     def num_tasks(self) -> int:
@@ -62,6 +66,11 @@ class Trajectories:
 
     def num_steps(self) -> int:
         return int(self.mask.sum().item())
+
+    def episode_success(self) -> torch.Tensor | None:
+        """``[tasks, episodes]`` bool, True where ``success`` was 1 at any real step of the episode
+        (Meta-World's criterion); None when the env reports no success."""
+        return None if self.success is None else (self.success * self.mask).amax(-1) > 0
 
     def map(self, fn) -> Trajectories:
         """A copy with ``fn`` applied to every tensor field (e.g. ``lambda t: t.to(device)``)."""
@@ -88,6 +97,8 @@ class TrialSequence:
     - ``terminated``, ``truncated``: ``[trials, L]`` bool, the end of an *episode* inside the trial
     - ``episode_index``: ``[trials, L]`` int64, which episode of the trial the step belongs to
     - ``mask``: ``[trials, L]`` float32, 1 while the trial has episodes left
+    - ``success``: ``[trials, L]`` float32, the env's ``info["success"]`` at each step where the
+      env reports one (None otherwise); ``episode_success`` per episode of the trial
     """
 
     obs: torch.Tensor
@@ -101,6 +112,7 @@ class TrialSequence:
     episode_index: torch.Tensor
     mask: torch.Tensor
     episodes_per_trial: int
+    success: torch.Tensor | None = None
 
     @property
     def num_trials(self) -> int:
@@ -138,6 +150,15 @@ class TrialSequence:
         out = self.rewards.new_zeros(self.num_trials, self.episodes_per_trial)
         index = self.episode_index.clamp(max=self.episodes_per_trial - 1)
         return out.scatter_add_(1, index, self.rewards * self.mask)
+
+    def episode_success(self) -> torch.Tensor | None:
+        """``[trials, episodes_per_trial]`` bool, True where ``success`` was 1 at any real step of
+        that episode of the trial; None when the env reports no success."""
+        if self.success is None:
+            return None
+        out = self.success.new_zeros(self.num_trials, self.episodes_per_trial)
+        index = self.episode_index.clamp(max=self.episodes_per_trial - 1)
+        return out.scatter_reduce_(1, index, self.success * self.mask, reduce="amax") > 0
 
     def trial_returns(self) -> torch.Tensor:
         """``[trials]`` total reward of each trial."""

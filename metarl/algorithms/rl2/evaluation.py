@@ -60,7 +60,9 @@ def evaluate(
     ``baselines``: other runs' learners by name, played on the same tasks from the same seed (a
     task-aware oracle run, ``--baseline RUN``); the family's classic baselines join them. ``details``
     keeps the per-episode statistics (``mean_trial_return`` and its ``stderr``,
-    ``goal_reached_by_episode``: the fraction of trials whose episode e ended by termination).
+    ``goal_reached_by_episode``: the fraction of trials whose episode e ended by termination;
+    ``success_by_episode`` and its ``success_ci95_by_episode``, where the env reports success: the
+    fraction of trials whose episode e succeeded at any step, Meta-World's criterion).
     ``within_episode``: the return per time step within episode 1, the agent's and each of
     ``baselines``' (``StepCurves``: how far into its first episode the agent has adapted).
     Every player replays the same ``seed``: the same reset states, episode after episode.
@@ -140,7 +142,11 @@ def summarize(trials: Any) -> dict[str, Any]:
     index = trials.episode_index.clamp(max=n - 1)
     reached = _reached(ended_by_goal, index, n)
     stderr_ep = _stderr(by_episode)
-    return {
+    success = trials.episode_success()  # [trials, n] where the env reports success (Meta-World)
+    rates = {} if success is None else {
+        "success_by_episode": success.double().mean(0).tolist(),
+        "success_ci95_by_episode": (1.96 * _stderr(success.double().cpu().numpy())).tolist()}
+    return {**rates,
         "mean_trial_return": float(totals.mean()), "stderr": float(_stderr(totals[:, None])[0]),
         "mean_episode_return": float(totals.mean() / n),
         "mean_return_by_episode": by_episode.mean(0).tolist(), "stderr_by_episode": stderr_ep.tolist(),
