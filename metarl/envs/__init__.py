@@ -24,7 +24,13 @@ from metarl.envs.mujoco_tasks import (
     VelocityDistribution,
     VelocityTasks,
 )
-from metarl.envs.navigation import Navigation2DEnv, NavigationDistribution, NavigationTasks
+from metarl.envs.navigation import (
+    HalfCircleDistribution,
+    Navigation2DEnv,
+    NavigationDistribution,
+    NavigationTasks,
+    SparseNavigation2DEnv,
+)
 from metarl.envs.pendulum import PendulumDistribution, PendulumEnv, PendulumTasks
 from metarl.envs.registry import FAMILIES, Family, family, make_distribution, make_env
 from metarl.envs.tabular_mdp import TabularMDPDistribution, TabularMDPEnv, TabularMDPTasks
@@ -40,6 +46,7 @@ __all__ = [
     "DirectionTasks",
     "Family",
     "GymTaskAdapter",
+    "HalfCircleDistribution",
     "HalfCheetahDirEnv",
     "HalfCheetahVelEnv",
     "MountainCarDistribution",
@@ -55,6 +62,7 @@ __all__ = [
     "PendulumEnv",
     "PendulumTasks",
     "SingleTaskEnv",
+    "SparseNavigation2DEnv",
     "TabularMDPDistribution",
     "TabularMDPEnv",
     "TabularMDPTasks",

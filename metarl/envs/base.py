@@ -14,6 +14,11 @@ A family that can draw itself overrides ``render_frames`` (one task's observatio
 the default raises ``NoRendererError``.
 
 Task parameters broadcast to sub-environments are in ``self.params`` (``[num_envs, ...]`` per field).
+
+A family whose scored reward is sparse may report a denser one that meta-training is allowed to
+use in ``info[TRAINING_REWARD]`` (``[num_envs]`` float64, 0 where the step restarted a
+sub-environment); the sampler records it as ``Trajectories.training_rewards``. The env's own reward
+stays the one every algorithm is evaluated on.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from gymnasium.vector.utils import batch_space
 
 from metarl.errors import ConfigError, NoRendererError
 from metarl.tasks import TaskBatch, TaskDistribution, check_count
+
+TRAINING_REWARD = "training_reward"
 
 
 class BatchedTaskEnv(VectorEnv):

@@ -20,6 +20,11 @@ BUILTIN = [
         gym_id="metarl/Navigation2D-v0", summary="2D point to a goal ~ U[-0.5,0.5]^2 (MAML paper)",
     ),
     Family(
+        name="navigation2d-sparse", module="metarl.envs.navigation", env_class="SparseNavigation2DEnv",
+        gym_id="metarl/Navigation2DSparse-v0",
+        summary="sparse point robot: goal on the half circle r=1, reward within 0.2, 20 steps (PEARL)",
+    ),
+    Family(
         name="pendulum", module="metarl.envs.pendulum", env_class="PendulumEnv",
         gym_id="metarl/Pendulum-v0", summary="Pendulum-v1 with varied mass, length, gravity",
     ),

@@ -16,6 +16,8 @@
   contiguous prefix of real steps
 - ``last_obs``: ``[tasks, episodes, obs_dim]``, the observation after the last real step (the
   state a truncated episode would be bootstrapped from; ``next_obs`` at that step)
+- ``training_rewards``: ``[tasks, episodes, H]`` float32, the denser reward a family reports for
+  meta-training (``info[metarl.envs.base.TRAINING_REWARD]``), or None where the family has none
 
 On padding every field is zero.
 """
@@ -39,6 +41,7 @@ class Trajectories:
     mask: torch.Tensor
     last_obs: torch.Tensor
     values: torch.Tensor | None = None
+    training_rewards: torch.Tensor | None = None
 
     @property
     def num_tasks(self) -> int:
