@@ -1,0 +1,101 @@
+"""Meta-training collection as oyster's ``MetaRLAlgorithm.collect_data``, for all collected tasks at
+once through the generic ``Sampler``: one latent per task (or per episode) goes in as
+``params={"z": z [tasks, L]}``, as MAML's per-task parameters do.
+
+- ``prior`` phase (and the initial pool): every episode with its own z ~ N(0, I), the posterior
+  never updated; the episodes are independent, so all of them run in one call (the K tasks
+  repeated E times, one episode each).
+- ``posterior`` phase: as oyster, it starts from the prior (``collect_data`` clears z); after each
+  episode q(z | c) is inferred again from ``embedding_batch_size`` transitions of the task's
+  encoder buffer and a new z drawn from it (``update_post_train = 1``, ``resample_z_rate = 1``),
+  so its E episodes are E sampler calls over the K tasks.
+
+Steps are rounded up to whole episodes (oyster collects complete trajectories until it has at
+least the asked number of steps; on a family that terminates early this collects fewer).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+import torch
+
+from metarl.rollout.trajectories import Trajectories
+
+if TYPE_CHECKING:
+    from metarl.algorithms.pearl.learner import PearlLearner
+
+
+class Collected(NamedTuple):
+    """What a phase gathered: ``steps`` (real transitions), ``returns [tasks, episodes]`` (env reward)."""
+
+    steps: int
+    returns: torch.Tensor
+
+
+def transitions(traj: Trajectories, *, dense_critic_reward: bool) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """``Trajectories [K, E, H, ...]`` as buffer rows ``[K, E * H, ...]`` and their ``mask [K, E * H]``.
+
+    Actions become tanh of the sampler's pre-tanh ones (the [-1, 1] action the critics see);
+    ``critic_rewards`` is the family's training reward where it reports one and
+    ``dense_critic_reward`` is set, else the env's reward.
+    """
+    k = traj.num_tasks
+
+    def flat(x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(k, -1, *x.shape[3:])
+
+    use_training = dense_critic_reward and traj.training_rewards is not None
+    fields = {"obs": flat(traj.obs), "actions": flat(torch.tanh(traj.actions)), "rewards": flat(traj.rewards),
+              "critic_rewards": flat(traj.training_rewards if use_training else traj.rewards),
+              "next_obs": flat(traj.next_obs), "terminated": flat(traj.terminated.float())}
+    return fields, flat(traj.mask)
+
+
+def context_of(fields: dict[str, torch.Tensor], *, next_obs: bool) -> torch.Tensor:
+    """Encoder input ``[..., obs + act + 1 (+ obs)]``: (s, a, r[, s']) with the env's reward."""
+    parts = [fields["obs"], fields["actions"], fields["rewards"].unsqueeze(-1)]
+    return torch.cat([*parts, fields["next_obs"]] if next_obs else parts, dim=-1)
+
+
+def _store(learner: PearlLearner, idx: np.ndarray, traj: Trajectories, to_encoder: bool) -> None:
+    fields, mask = transitions(traj, dense_critic_reward=learner.config.loss.dense_critic_reward)
+    learner.rl_buffer.add(idx, fields, mask)
+    if to_encoder:
+        learner.enc_buffer.add(idx, fields, mask)
+
+
+@torch.no_grad()
+def collect_prior(learner: PearlLearner, idx: np.ndarray, episodes: int, *, to_encoder: bool = True) -> Collected:
+    """``episodes`` episodes of each train task ``idx [K]``, each with a fresh z from the prior (or
+    the task's fixed z without an encoder), in one sampler call; stored in the RL buffer (and the
+    encoder buffer with ``to_encoder``)."""
+    k = len(idx)
+    rows = np.repeat(idx, episodes)
+    z = learner.prior_latent(rows, learner.generator)
+    traj = learner.sampler.collect(learner.policy, learner.train_tasks.take(rows), 1, params={"z": z})
+    traj = traj.map(lambda t: t.reshape(k, episodes, *t.shape[2:]))
+    _store(learner, idx, traj, to_encoder)
+    return Collected(steps=traj.num_steps(), returns=traj.episode_returns())
+
+
+@torch.no_grad()
+def collect_posterior(learner: PearlLearner, idx: np.ndarray, episodes: int, *, to_encoder: bool) -> Collected:
+    """``episodes`` episodes of each train task ``idx``, one sampler call per episode: the first
+    with z from the prior, each next one with z ~ q(z | c), c sampled from the task's encoder
+    buffer after the previous episode was stored."""
+    if learner.nets.encoder is None:  # z never changes: the episodes are independent
+        return collect_prior(learner, idx, episodes, to_encoder=to_encoder)
+    tasks, cfg = learner.train_tasks.take(idx), learner.config
+    z = learner.prior_latent(idx, learner.generator)
+    steps, returns = 0, []
+    for _ in range(episodes):
+        traj = learner.sampler.collect(learner.policy, tasks, 1, params={"z": z})
+        _store(learner, idx, traj, to_encoder)
+        steps += traj.num_steps()
+        returns.append(traj.episode_returns())
+        sample = learner.enc_buffer.sample_all(idx, cfg.optimizer.embedding_batch_size, learner.generator)
+        z = learner.posterior_latent(context_of(sample, next_obs=cfg.network.next_obs_in_context), None,
+                                     learner.generator)
+    return Collected(steps=steps, returns=torch.cat(returns, dim=1))
