@@ -90,11 +90,13 @@ def collect_posterior(learner: PearlLearner, idx: np.ndarray, episodes: int, *, 
     tasks, cfg = learner.train_tasks.take(idx), learner.config
     z = learner.prior_latent(idx, learner.generator)
     steps, returns = 0, []
-    for _ in range(episodes):
+    for episode in range(episodes):
         traj = learner.sampler.collect(learner.policy, tasks, 1, params={"z": z})
         _store(learner, idx, traj, to_encoder)
         steps += traj.num_steps()
         returns.append(traj.episode_returns())
+        if episode == episodes - 1:
+            break
         sample = learner.enc_buffer.sample_all(idx, cfg.optimizer.embedding_batch_size, learner.generator)
         z = learner.posterior_latent(context_of(sample, next_obs=cfg.network.next_obs_in_context), None,
                                      learner.generator)
