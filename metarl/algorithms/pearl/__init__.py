@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from metarl.algorithms.pearl.collection import play
 from metarl.algorithms.pearl.config import PRESETS, PearlConfig, make_config, validate
-from metarl.algorithms.pearl.evaluation import PearlEvalOptions, evaluate, play
+from metarl.algorithms.pearl.evaluation import PearlEvalOptions, evaluate
 from metarl.algorithms.pearl.learner import PearlLearner
 from metarl.algorithms.registry import AlgorithmSpec
 from metarl.config_cli import replace_leaves

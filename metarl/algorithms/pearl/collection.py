@@ -10,21 +10,46 @@ once through the generic ``Sampler``: one latent per task (or per episode) goes 
   encoder buffer and a new z drawn from it (``update_post_train = 1``, ``resample_z_rate = 1``),
   so its E episodes are E sampler calls over the K tasks.
 
+``play`` is oyster's test-time collection (``collect_paths``): online trajectories on each task,
+the first ``exploration`` with z ~ prior, the later ones with z ~ q(z | everything gathered so far).
+
 Steps are rounded up to whole episodes (oyster collects complete trajectories until it has at
 least the asked number of steps; on a family that terminates early this collects fewer).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import torch
 
+from metarl.algorithms.pearl.buffer import TaskReplayBuffer
+from metarl.algorithms.pearl.networks import TanhGaussianPolicy
 from metarl.rollout.trajectories import Trajectories
+from metarl.tasks import TaskBatch
 
-if TYPE_CHECKING:
-    from metarl.algorithms.pearl.learner import PearlLearner
+
+class PearlLearner(Protocol):
+    """What collection reads of the learner (``metarl.algorithms.pearl.learner.PearlLearner``)."""
+
+    config: Any
+    sampler: Any
+    nets: Any
+    policy: TanhGaussianPolicy
+    train_tasks: TaskBatch
+    rl_buffer: TaskReplayBuffer
+    enc_buffer: TaskReplayBuffer
+    generator: torch.Generator
+    device: torch.device
+    latent_dim: int
+
+    def prior_latent(self, idx: np.ndarray, generator: torch.Generator) -> torch.Tensor: ...
+
+    def posterior_latent(self, context: torch.Tensor, mask: torch.Tensor | None,
+                         generator: torch.Generator) -> torch.Tensor: ...
+
+    def task_latent(self, tasks: TaskBatch) -> torch.Tensor: ...
 
 
 class Collected(NamedTuple):
@@ -101,3 +126,44 @@ def collect_posterior(learner: PearlLearner, idx: np.ndarray, episodes: int, *, 
         z = learner.posterior_latent(context_of(sample, next_obs=cfg.network.next_obs_in_context), None,
                                      learner.generator)
     return Collected(steps=steps, returns=torch.cat(returns, dim=1))
+
+
+# ---------------------------------------------------------------------------- the test protocol
+def _call_seed(seed: int, k: int) -> int:
+    return int(np.random.SeedSequence([seed, k]).generate_state(1, np.uint64)[0] % 2**63)
+
+
+@torch.no_grad()
+def play(learner: PearlLearner, tasks: TaskBatch, *, trajectories: int, exploration: int, deterministic: bool,
+         seed: int, chunk: int = 256) -> torch.Tensor:
+    """``[tasks, trajectories]`` env-reward returns of the protocol above, ``chunk`` tasks at a time;
+    ``seed`` fixes every stream (the env's, the actions', the z draws), training's are left alone."""
+    parts = [_play_chunk(learner, tasks.take(np.arange(i, min(i + chunk, len(tasks)))), trajectories=trajectories,
+                         exploration=exploration, deterministic=deterministic, seed=_call_seed(seed, i))
+             for i in range(0, len(tasks), chunk)]
+    return torch.cat(parts).cpu()
+
+
+def _play_chunk(learner: PearlLearner, tasks: TaskBatch, *, trajectories: int, exploration: int,
+                deterministic: bool, seed: int) -> torch.Tensor:
+    device, cfg = learner.device, learner.config
+    generator = torch.Generator(device=device).manual_seed(seed)
+    n = len(tasks)
+    fixed = learner.task_latent(tasks) if learner.nets.encoder is None else None
+    contexts: list[torch.Tensor] = []
+    masks: list[torch.Tensor] = []
+    returns = []
+    for k in range(trajectories):
+        if fixed is not None:
+            z = fixed
+        elif k < exploration or not contexts:
+            z = torch.randn(n, learner.latent_dim, generator=generator, device=device)
+        else:
+            z = learner.posterior_latent(torch.cat(contexts, 1), torch.cat(masks, 1), generator)
+        traj = learner.sampler.collect(learner.policy, tasks, 1, params={"z": z}, deterministic=deterministic,
+                                       seed=_call_seed(seed, k))
+        fields, mask = transitions(traj, dense_critic_reward=False)
+        contexts.append(context_of(fields, next_obs=cfg.network.next_obs_in_context))
+        masks.append(mask)
+        returns.append(traj.episode_returns()[:, 0])
+    return torch.stack(returns, dim=1)

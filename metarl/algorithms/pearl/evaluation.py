@@ -20,12 +20,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 
-from metarl.algorithms.pearl.collection import context_of, transitions
+from metarl.algorithms.pearl.collection import play
 from metarl.results import Curve, EvaluationResult
-from metarl.tasks import TaskBatch, check_count
+from metarl.tasks import check_count
 
 if TYPE_CHECKING:
     from metarl.algorithms.pearl.learner import PearlLearner
@@ -41,46 +40,6 @@ class PearlEvalOptions:
     """first trajectories with z ~ prior (default: the run's exploration, oyster's num_exp_traj_eval)"""
     deterministic: bool | None = None
     """act with tanh(mean) (default: the run's eval_deterministic)"""
-
-
-def _call_seed(seed: int, k: int) -> int:
-    return int(np.random.SeedSequence([seed, k]).generate_state(1, np.uint64)[0] % 2**63)
-
-
-@torch.no_grad()
-def play(learner: PearlLearner, tasks: TaskBatch, *, trajectories: int, exploration: int, deterministic: bool,
-         seed: int, chunk: int = 256) -> torch.Tensor:
-    """``[tasks, trajectories]`` env-reward returns of the protocol above, ``chunk`` tasks at a time;
-    ``seed`` fixes every stream (the env's, the actions', the z draws), training's are left alone."""
-    parts = [_play_chunk(learner, tasks.take(np.arange(i, min(i + chunk, len(tasks)))), trajectories=trajectories,
-                         exploration=exploration, deterministic=deterministic, seed=_call_seed(seed, i))
-             for i in range(0, len(tasks), chunk)]
-    return torch.cat(parts).cpu()
-
-
-def _play_chunk(learner: PearlLearner, tasks: TaskBatch, *, trajectories: int, exploration: int,
-                deterministic: bool, seed: int) -> torch.Tensor:
-    device, cfg = learner.device, learner.config
-    generator = torch.Generator(device=device).manual_seed(seed)
-    n = len(tasks)
-    fixed = learner.task_latent(tasks) if learner.nets.encoder is None else None
-    contexts: list[torch.Tensor] = []
-    masks: list[torch.Tensor] = []
-    returns = []
-    for k in range(trajectories):
-        if fixed is not None:
-            z = fixed
-        elif k < exploration or not contexts:
-            z = torch.randn(n, learner.latent_dim, generator=generator, device=device)
-        else:
-            z = learner.posterior_latent(torch.cat(contexts, 1), torch.cat(masks, 1), generator)
-        traj = learner.sampler.collect(learner.policy, tasks, 1, params={"z": z}, deterministic=deterministic,
-                                       seed=_call_seed(seed, k))
-        fields, mask = transitions(traj, dense_critic_reward=False)
-        contexts.append(context_of(fields, next_obs=cfg.network.next_obs_in_context))
-        masks.append(mask)
-        returns.append(traj.episode_returns()[:, 0])
-    return torch.stack(returns, dim=1)
 
 
 def _settings(learner: PearlLearner, options: PearlEvalOptions | None) -> tuple[int, int, bool]:

@@ -200,11 +200,10 @@ class PearlLearner:
 
     def validate(self) -> float:
         """Mean return of the last trajectory of oyster's test protocol on the validation tasks."""
-        from metarl.algorithms.pearl.evaluation import play
-
         ev = self.config.evaluation
-        returns = play(self, self.validation_set, trajectories=ev.eval_trajectories, exploration=ev.exploration,
-                       deterministic=ev.eval_deterministic, seed=self.config.seed + 1)
+        returns = collection.play(self, self.validation_set, trajectories=ev.eval_trajectories,
+                                  exploration=ev.exploration, deterministic=ev.eval_deterministic,
+                                  seed=self.config.seed + 1)
         return float(returns[:, -1].mean())
 
     # ------------------------------------------------------------------ state
