@@ -40,7 +40,13 @@ from metarl.envs.mujoco_tasks import (
     VelocityDistribution,
     VelocityTasks,
 )
-from metarl.envs.navigation import Navigation2DEnv, NavigationDistribution, NavigationTasks
+from metarl.envs.navigation import (
+    HalfCircleDistribution,
+    Navigation2DEnv,
+    NavigationDistribution,
+    NavigationTasks,
+    SparseNavigation2DEnv,
+)
 from metarl.envs.pendulum import PendulumDistribution, PendulumEnv, PendulumTasks
 from metarl.envs.registry import FAMILIES, Family, family, make_distribution, make_env
 from metarl.envs.tabular_mdp import TabularMDPDistribution, TabularMDPEnv, TabularMDPTasks
@@ -65,6 +71,7 @@ __all__ = [
     "GridworldEnv",
     "GridworldTasks",
     "GymTaskAdapter",
+    "HalfCircleDistribution",
     "HalfCheetahDirEnv",
     "HalfCheetahVelEnv",
     "HalfCheetahVelOysterEnv",
@@ -86,6 +93,7 @@ __all__ = [
     "PendulumEnv",
     "PendulumTasks",
     "SingleTaskEnv",
+    "SparseNavigation2DEnv",
     "TabularMDPDistribution",
     "TabularMDPEnv",
     "TabularMDPTasks",

@@ -20,6 +20,11 @@ transition's ``{"success": [num_envs]}`` from ``_step_info``; ``step`` passes it
 (``info["success"]``, 1.0 where the state reached counts as success) and, while the instance's
 ``terminate_on_success`` is set, ends an episode at its first success (terminated), as Meta-World's
 ``AutoTerminateOnSuccessWrapper`` does in evaluation.
+
+A family whose scored reward is sparse may report a denser one that meta-training is allowed to
+use in ``info[TRAINING_REWARD]`` (``[num_envs]`` float64, 0 where the step restarted a
+sub-environment); the sampler records it as ``Trajectories.training_rewards``. The env's own reward
+stays the one every algorithm is evaluated on.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ from gymnasium.vector.utils import batch_space
 
 from metarl.errors import ConfigError, NoRendererError
 from metarl.tasks import TaskBatch, TaskDistribution, check_count
+
+TRAINING_REWARD = "training_reward"
 
 
 class BatchedTaskEnv(VectorEnv):

@@ -25,6 +25,11 @@ BUILTIN = [
         summary="5x5 grid, goal uniform over 21 cells, +1 on it else -0.1, 15 steps (VariBAD's GridNavi)",
     ),
     Family(
+        name="navigation2d-sparse", module="metarl.envs.navigation", env_class="SparseNavigation2DEnv",
+        gym_id="metarl/Navigation2DSparse-v0",
+        summary="sparse point robot: goal on the half circle r=1, reward within 0.2, 20 steps (PEARL)",
+    ),
+    Family(
         name="pendulum", module="metarl.envs.pendulum", env_class="PendulumEnv",
         gym_id="metarl/Pendulum-v0", summary="Pendulum-v1 with varied mass, length, gravity",
     ),

@@ -20,7 +20,7 @@ from gymnasium.vector import AutoresetMode
 from torch.distributions import Categorical, Distribution, Independent, Normal
 
 from metarl.compile import CompiledOrEager
-from metarl.envs.base import BatchedTaskEnv
+from metarl.envs.base import TRAINING_REWARD, BatchedTaskEnv
 from metarl.rollout.sharding import SliceSeeds
 from metarl.rollout.trajectories import Trajectories, TrialSequence
 from metarl.tasks import TaskBatch
@@ -179,6 +179,7 @@ class SliceRunner:
         horizon, n = env.max_episode_steps, env.num_envs
         buf = self._buffers((n, horizon), policy.discrete)
         last_obs = torch.zeros(n, *env.single_observation_space.shape, device=self.device)
+        training_rewards: torch.Tensor | None = None
         alive = torch.ones(n, dtype=torch.bool, device=self.device)
         steps, obs = 0, self._obs_tensor(obs_np)
         for t in range(horizon):
@@ -197,6 +198,10 @@ class SliceRunner:
             buf["mask"][:, t] = alive.float()
             if "success" in buf:
                 buf["success"][:, t] = self._success(info) * alive
+            if TRAINING_REWARD in info:
+                if training_rewards is None:
+                    training_rewards = torch.zeros(n, horizon, device=self.device)
+                training_rewards[:, t] = self._tensor(info[TRAINING_REWARD]).float() * alive
             ended = alive & (term_t | trunc_t)
             last_obs[ended] = after[ended]
             obs = after if "_final_obs" not in info else self._obs_tensor(obs_np)
@@ -206,6 +211,8 @@ class SliceRunner:
                 break
         shape = (n_tasks, episodes_per_task, steps)
         fields = {k: v[:, :steps].reshape(*shape, *v.shape[2:]) for k, v in buf.items() if k != "values"}
+        if training_rewards is not None:
+            fields["training_rewards"] = training_rewards[:, :steps].reshape(shape)
         return Trajectories(**fields, last_obs=last_obs.view(n_tasks, episodes_per_task, -1))
 
     def _trials(

@@ -19,6 +19,8 @@
 - ``success``: ``[tasks, episodes, H]`` float32, the env's ``info["success"]`` at each step, for
   families that report one (``env.reports_success``; None otherwise); an episode succeeds if it is
   1 at any step (``episode_success``)
+- ``training_rewards``: ``[tasks, episodes, H]`` float32, the denser reward a family reports for
+  meta-training (``info[metarl.envs.base.TRAINING_REWARD]``), or None where the family has none
 
 On padding every field is zero.
 """
@@ -43,6 +45,7 @@ class Trajectories:
     last_obs: torch.Tensor
     values: torch.Tensor | None = None
     success: torch.Tensor | None = None
+    training_rewards: torch.Tensor | None = None
 
     @property
     def num_tasks(self) -> int:

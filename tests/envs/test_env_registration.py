@@ -14,7 +14,8 @@ from metarl.envs import FAMILIES, PendulumEnv, PendulumTasks, SingleTaskEnv
 MUJOCO = {name for name, fam in FAMILIES.items() if fam.requires == "mujoco"}
 METAWORLD = {name for name, fam in FAMILIES.items() if fam.requires == "metaworld"}
 EXPECTED_IDS = {
-    "metarl/Bandit-v0", "metarl/TabularMDP-v0", "metarl/Navigation2D-v0", "metarl/Pendulum-v0",
+    "metarl/Bandit-v0", "metarl/TabularMDP-v0", "metarl/Navigation2D-v0", "metarl/Navigation2DSparse-v0",
+    "metarl/Pendulum-v0",
     "metarl/MountainCarContinuous-v0", "metarl/MountainCarHills-v0", "metarl/HalfCheetahVel-v0",
     "metarl/HalfCheetahDir-v0", "metarl/HalfCheetahVelOyster-v0",
     "metarl/AntDir-v0", "metarl/AntDirCircle-v0", "metarl/AntGoal-v0", "metarl/HumanoidDir-v0",

@@ -1,0 +1,32 @@
+"""PEARL through the generic CLI: train (the preset's own command), resume, evaluate against an
+oracle run on the same tasks, report."""
+
+from __future__ import annotations
+
+import json
+
+from metarl.cli import main
+
+SMALL = ["--gradient-steps", "5", "--train-tasks", "4", "--tasks-per-iteration", "2", "--hidden-sizes", "16",
+         "--encoder-sizes", "16", "--validation-tasks", "2", "--eval-trajectories", "3", "--exploration", "1"]
+
+
+def test_train_resume_evaluate_with_an_oracle_baseline_and_report(tmp_path, capsys):
+    run, oracle = tmp_path / "pearl", tmp_path / "oracle"
+    assert main(["train", "pearl", "--env", "navigation2d-sparse", "--out", str(run), "--iterations", "2",
+                 "--quiet"]) == 0
+    config = json.loads((run / "config.json").read_text())["algorithm_config"]
+    assert config["env"] == "navigation2d-sparse" and config["collection"]["steps_posterior"] == 160
+    assert main(["train", "pearl", "--resume", str(run), "--iterations", "3", "--quiet"]) == 0
+    metrics = (run / "metrics.csv").read_text().splitlines()
+    assert len(metrics) == 4 and metrics[0].startswith("iteration,") and "env_steps_total" in metrics[0]
+    assert main(["train", "pearl", "--env", "navigation2d-sparse", "--out", str(oracle), "--iterations", "1",
+                 "--embedding", "task", "--quiet", *SMALL]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--tasks", "3", "--json", "--baseline", f"oracle={oracle}",
+                 "--trajectories", "4", "--exploration", "2"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["algorithm"] == "pearl" and result["axis"] == "episode" and result["x"] == [1, 2, 3, 4]
+    assert result["exploration"] == 2 and result["baselines"]["oracle"]["embedding"] == "task"
+    assert "minus oracle" in result["paired"] and len(result["mean_return_by_trajectory"]) == 4
+    assert main(["report", str(run)]) == 0
