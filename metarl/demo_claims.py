@@ -72,10 +72,10 @@ def rl2_across_episodes_lead(result: EvaluationResult, out: Path) -> tuple[Lead,
         claim="RL² earns more in episode 2 than in episode 1 of the same trial: what episode 1 found out is "
               "carried in its memory",
         number="episode 2 minus episode 1")
-    reached = result.details.get("goal_reached_by_episode")
+    reached = result.details.get("success_by_episode")
     if reached and len(reached) > 1:
-        text += (f" The goal was reached in {100 * reached[0]:.0f}% of trials in episode 1 and {100 * reached[1]:.0f}%"
-                 " in episode 2.")
+        text += (f" The task's goal was reached in {100 * reached[0]:.0f}% of trials in episode 1 and "
+                 f"{100 * reached[1]:.0f}% in episode 2.")
     return Lead(title=f"RL² adapts across episodes ({result.env})", image=image, sentence=text), ok
 
 

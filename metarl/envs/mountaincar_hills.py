@@ -51,6 +51,7 @@ not policy-invariant shaping: it also pays for ending high. At ``c = 6000`` a wr
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import numpy as np
 from gymnasium.vector import AutoresetMode
@@ -127,6 +128,16 @@ class MountainCarHillsEnv(MountainCarEnv):
     family = "mountaincar-hills"
     distribution_type = MountainCarHillsDistribution
     default_max_episode_steps = EPISODE_STEPS
+    # Success is the task's own goal: a wrong-hill top also ends (terminates) an episode, so
+    # "ended by termination" would count it.
+    reports_success: ClassVar[bool] = True
+
+    def set_tasks(self, tasks: TaskBatch, episodes_per_task: int = 1) -> None:
+        super().set_tasks(tasks, episodes_per_task)
+        self._success = np.zeros(self.num_envs)
+
+    def _step_info(self) -> dict[str, np.ndarray]:
+        return {"success": self._success.copy()}
 
     def _transition(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         action = actions[:, 0].astype(np.float32)
@@ -137,6 +148,7 @@ class MountainCarHillsEnv(MountainCarEnv):
         self._fresh = np.zeros(self.num_envs, dtype=bool)
         left = self.params["goal_side"] < 0
         reached = np.where(left, step.left_impact, step.right_top)
+        self._success = reached.astype(np.float64)
         terminated = reached | (left & step.right_top)
         reward = np.where(reached, GOAL_REWARD, 0.0) - action_cost(action)
         shaping = self.params["shaping"]

@@ -150,3 +150,20 @@ def test_energy_shaping_pays_the_change_of_gymnasiums_mechanical_energy() -> Non
     shaped = MountainCarHillsDistribution(shaping=c)
     assert shaped.default().shaping.tolist() == [c]
     assert (shaped.sample(5, np.random.default_rng(0)).shaping == c).all()
+
+
+def test_success_is_the_tasks_goal_not_the_wrong_hill() -> None:
+    """Both sub-envs pump right to the top: that ends both episodes, but only the right-goal task
+    succeeds (info["success"] 1 on that step, 0 before); the left-goal one ends without success."""
+    env = MountainCarHillsEnv(tasks=MountainCarHillsTasks(power=[0.0015, 0.0015], goal_side=[1, -1]))
+    obs, _ = env.reset(seed=0)
+    env._state[1] = env._state[0]
+    for _ in range(77):
+        obs, reward, terminated, truncated, info = env.step(pump_toward(obs, np.array([1, 1])))
+        assert env.reports_success and info["success"].shape == (2,)
+        if terminated.any():
+            break
+        assert not info["success"].any()
+    assert terminated.all()
+    np.testing.assert_array_equal(info["success"], [1.0, 0.0])
+    np.testing.assert_array_equal(reward > 50, [True, False])
