@@ -153,3 +153,11 @@ def test_mountaincar_hills_times_reproduce_the_modules_figures(capsys):
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["powers"]["0.0014"] == {"right": 72, "left": 69}
     assert result["remember"][1] > result["remember"][0] + 30
+
+
+def test_pretrain_budget_script_prints_one_line_per_budget(capsys):
+    from benchmarks import maml_pretrain_budget
+
+    assert maml_pretrain_budget.main(["--env", "navigation2d", "--tasks", "2", "--check", "1", "2"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
+    assert [x["iterations"] for x in lines] == [1, 2] and all(len(x["return_by_step"]) == 4 for x in lines)
