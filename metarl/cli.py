@@ -240,6 +240,7 @@ def _add_train(sub: Any) -> None:
         ap.add_argument("--dry-run", action="store_true", help="validate and print the resolved config; train nothing")
         ap.add_argument("--validate-every", type=int, default=10, help="iterations between validations")
         ap.add_argument("--checkpoint-every", type=int, default=10, help="iterations between checkpoints")
+        _add_threads(ap)
         ap.set_defaults(func=cmd_train, parser=ap)
 
 
@@ -255,6 +256,7 @@ def _add_evaluate(sub: Any) -> None:
                    help="another run of the same algorithm and env to compare on the same tasks (repeatable; "
                         "e.g. --baseline oracle=runs/oracle)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_threads(p)
     p.set_defaults(func=cmd_evaluate, parser=p)
 
 
@@ -272,7 +274,27 @@ def _add_adapt(sub: Any) -> None:
                    help="also write a GIF of one episode before and one after adaptation (RUN/adapted/<task>.gif)")
     p.add_argument("--animation", type=Path, default=None, help="the GIF's path (implies --animate)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_threads(p)
     p.set_defaults(func=cmd_adapt)
+
+
+THREADS_HELP = ("torch CPU threads (0: torch's default, one per core). On a core that other processes "
+                "also use, 1 is several times faster: torch's threads wait for each other")
+
+
+def _add_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int, default=0, metavar="N", help=THREADS_HELP)
+
+
+def _set_threads(args: argparse.Namespace) -> None:
+    threads = getattr(args, "threads", 0)
+    if threads is None or threads == 0:
+        return
+    if threads < 0:
+        raise ConfigError(f"--threads must be >= 1 (0: torch's default), got {threads}")
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -338,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.options = extra
     try:
+        _set_threads(args)
         return int(args.func(args) or 0)
     except USER_ERRORS as err:
         if os.environ.get("METARL_DEBUG"):

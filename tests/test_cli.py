@@ -99,3 +99,18 @@ def test_maml_evaluate_says_it_trains_the_pretrained_baseline_with_budget_progre
     assert "pretrained baseline: iter 10/10" in err  # a progress line on a pipe
     assert main(["evaluate", str(run), "--tasks", "2", "--steps", "1", "--pretrain-iterations", "10", "--json"]) == 0
     assert "training the pretrained baseline" not in capsys.readouterr().err  # cached: nothing to train
+
+
+def test_threads_flag_sets_torchs_threads_and_refuses_negative(tmp_path, capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        run = str(tmp_path / "r")
+        assert main(["train", "rl2", "--env", "bandit", "--out", run, "--dry-run", "--threads", "1"]) == 0
+        assert torch.get_num_threads() == 1
+        assert main(["train", "rl2", "--env", "bandit", "--out", str(tmp_path / "r"), "--dry-run",
+                     "--threads", "-2"]) == 2
+        assert "--threads must be >= 1 (0: torch's default), got -2" in capsys.readouterr().err
+    finally:
+        torch.set_num_threads(before)
