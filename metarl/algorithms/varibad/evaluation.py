@@ -136,8 +136,8 @@ def draw_belief_strip(strip: Mapping[str, Any], path: Path) -> Path:
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title(f"t={t}", fontsize=7)
-    fig.suptitle(f"belief over goal cells on test task {strip.get('task', 0)}: episode 1 step by step, then the "
-                 "end of each later episode", fontsize=8)
+    fig.suptitle(f"belief over goal cells on test task {strip.get('task', 0)}: episode 1 step by step, then the end "
+                 "of each later episode (dot: agent, star: goal, x: ruled out, green frame: goal found)", fontsize=8)
     save_figure(fig, Path(path))
     return Path(path)
 

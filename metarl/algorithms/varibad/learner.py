@@ -31,6 +31,7 @@ from metarl.algorithms.varibad.elbo import TrialVAE
 from metarl.algorithms.varibad.encoder import TrialEncoder
 from metarl.algorithms.varibad.policy import BeliefActor, BeliefPolicy, belief_input
 from metarl.envs.registry import EnvFactory
+from metarl.errors import ConfigError
 from metarl.rl.ppo import RunningNorm, ppo_objective, trial_advantages
 from metarl.rollout import Sampler
 from metarl.rollout.sharding import concat_trials
@@ -48,8 +49,22 @@ def discounted_running_returns(rewards: torch.Tensor, mask: torch.Tensor, gamma:
     return out
 
 
-def build_vae(config: VariBADConfig, *, obs_space: Any, action_space: Any) -> TrialVAE:
-    """Encoder and decoders of ``config`` for these spaces (``reward_decoder="cells"`` needs a grid)."""
+def check_cells(env: Any, *, steps: int = 8) -> None:
+    """A ConfigError unless ``env``'s observations are integer cells over a few random steps (a Box
+    with integer bounds alone does not make a grid: the pendulum's is [-1, 1] x [-1, 1] x [-8, 8])."""
+    obs, _ = env.reset(seed=0)
+    env.action_space.seed(0)
+    for _ in range(steps):
+        if not np.array_equal(obs, np.round(obs)):
+            raise ConfigError(f"reward_decoder='cells' needs observations that are cells of a grid (integers); "
+                              f"{type(env).__name__} observed {np.asarray(obs)[0].tolist()}: use "
+                              "reward_decoder='transition'")
+        obs, *_ = env.step(env.action_space.sample())
+
+
+def build_vae(config: VariBADConfig, *, obs_space: Any, action_space: Any, probe: Any = None) -> TrialVAE:
+    """Encoder and decoders of ``config`` for these spaces (``reward_decoder="cells"`` needs a grid:
+    ``probe``, an env of the family, is stepped to check that its observations are cells)."""
     enc, dec, vae = config.encoder, config.decoder, config.vae
     obs_dim = int(np.prod(obs_space.shape))
     discrete = hasattr(action_space, "n")
@@ -63,6 +78,8 @@ def build_vae(config: VariBADConfig, *, obs_space: Any, action_space: Any) -> Tr
     common = dict(latent_dim=enc.latent_dim, obs_dim=obs_dim, action_width=width, discrete=discrete,
                   state_embed=enc.state_embed_size, action_embed=enc.action_embed_size)
     if dec.reward_decoder == "cells":
+        if probe is not None:
+            check_cells(probe)
         reward: torch.nn.Module = CellRewardDecoder(latent_dim=enc.latent_dim, cells=GridCells.from_space(obs_space),
                                                     layers=dec.reward_decoder_layers, success_reward=dec.success_reward)
     else:
@@ -89,7 +106,7 @@ class VariBADLearner:
         self.generator = torch.Generator().manual_seed(config.seed + 7919)
         self.env = env()
         obs_space, action_space = self.env.single_observation_space, self.env.single_action_space
-        self.vae = build_vae(config, obs_space=obs_space, action_space=action_space).to(self.device)
+        self.vae = build_vae(config, obs_space=obs_space, action_space=action_space, probe=self.env).to(self.device)
         self.policy = self._make_policy(obs_space, action_space).to(self.device)
         self.actor = BeliefActor(encoder=self.vae.encoder, policy=self.policy)
         opt = config.optimizer
