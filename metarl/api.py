@@ -282,17 +282,19 @@ def evaluate(
     baselines: Mapping[str, str | Path] | Sequence[str | Path] = (), write: bool = True, **options: Any,
 ) -> EvaluationResult:
     """Adaptation of the run's agent on ``num_tasks`` held-out test tasks, with other runs as
-    baselines (by name, or a list of run paths named after their directories) and the algorithm's
-    evaluation ``options``. With ``write`` the result goes to ``RUN/evaluation_seed{seed}.json``
-    with a PNG beside it."""
+    baselines (by name, or a list of run paths named after their directories; runs of the same
+    algorithm, or of one that its spec lists in ``baseline_algorithms``) and the algorithm's evaluation
+    ``options``. With ``write`` the result goes to ``RUN/evaluation_seed{seed}.json`` with a PNG
+    beside it, and the algorithm's ``evaluation_figures`` as ``RUN/evaluation_seed{seed}_*.png``."""
     learner = load(run, checkpoint=checkpoint)
     named = dict(baselines) if isinstance(baselines, Mapping) else {Path(p).name: p for p in baselines}
     others = {}
+    allowed = (learner.spec.name, *learner.spec.baseline_algorithms)
     for name, path in named.items():
         other = load(path, checkpoint=checkpoint)
-        if other.config.env != learner.config.env or other.spec.name != learner.spec.name:
+        if other.config.env != learner.config.env or other.spec.name not in allowed:
             raise ConfigError(f"baseline {name} ({path}) is a {other.spec.name} run on {other.config.env!r}; "
-                              f"it must be a {learner.spec.name} run on {learner.config.env!r}")
+                              f"it must be a {' or '.join(allowed)} run on {learner.config.env!r}")
         others[name] = other
     try:
         result = learner.evaluate(num_tasks=num_tasks, seed=seed, baselines=others, **options)
@@ -303,6 +305,8 @@ def evaluate(
         out = Path(run) / f"evaluation_seed{seed}"
         write_json(out.with_suffix(".json"), result.to_json())
         result.plot(out.with_suffix(".png"))
+        if learner.spec.evaluation_figures is not None:
+            learner.spec.evaluation_figures(result, out)
     return result
 
 

@@ -3,7 +3,8 @@
 ``write_report([RUN, ...], out)`` draws (1) meta-training curves of every run on one plot (the
 headline metrics its algorithm declares, and the validation score), (2) the adaptation curve of each
 run's evaluations (an ``EvaluationResult``: return against its adaptation axis, steps or episodes)
-with 95% intervals and baselines, one panel per kind of axis, and writes a table of the numbers
+with 95% intervals and baselines, one panel per kind of axis, (3) the pictures an algorithm draws
+of its own evaluations (``AlgorithmSpec.evaluation_figures``), and writes a table of the numbers
 with the paired differences. Nothing here names an algorithm. A run directory without
 ``metrics.csv`` (say, one copied from elsewhere with only its TensorBoard events) is read from
 ``tb/`` instead.
@@ -15,6 +16,7 @@ import csv
 import dataclasses
 import json
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -116,6 +118,29 @@ def plot_adaptation(evaluations: dict[str, EvaluationResult], path: Path) -> boo
     return True
 
 
+def figure_hook(name: str) -> Any:
+    """The evaluation figures an algorithm draws (``AlgorithmSpec.evaluation_figures``), or None."""
+    from metarl.algorithms.registry import algorithm
+    from metarl.errors import ConfigError
+
+    try:
+        return algorithm(name).evaluation_figures
+    except ConfigError:
+        return None
+
+
+def evaluation_figures(evaluations: dict[str, EvaluationResult], out: Path) -> list[str]:
+    """Markdown of the pictures each result's algorithm draws of it (written into ``out``)."""
+    lines: list[str] = []
+    for name, result in evaluations.items():
+        hook = figure_hook(result.algorithm)
+        if hook is None:
+            continue
+        for caption, path in hook(result, out / re.sub(r"[^A-Za-z0-9_.-]+", "_", name)):
+            lines += [f"### {name}: {caption}", "", f"![{caption}]({Path(path).name})", ""]
+    return lines
+
+
 def _fmt(x: Any) -> str:
     if isinstance(x, float):
         return f"{x:.2f}" if math.isfinite(x) else str(x)
@@ -177,6 +202,9 @@ def write_report(runs: Sequence[Path | str], out: Path | str | None = None, *, l
         lines += ["## Meta-training", "", "![meta-training curves](training.png)", ""]
     if plot_adaptation(evaluations, out / "adaptation.png"):
         lines += ["## Adaptation on held-out tasks", "", "![adaptation](adaptation.png)", ""]
+    figures = evaluation_figures(evaluations, out)
+    if figures:
+        lines += ["## Inside the evaluations", "", *figures]
     if evaluations:
         lines += ["## Numbers", "", *_table(evaluations), ""]
     for n, series in metrics.items():

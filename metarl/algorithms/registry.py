@@ -70,6 +70,11 @@ class AlgorithmSpec:
     - ``validate(config) -> config``: the algorithm's checks of a config parsed from flags (errors
       name the field and what is allowed); ``make_config`` already validates what it builds.
     - ``safe_resume_fields``: config fields that may change on ``--resume`` (``iterations``).
+    - ``baseline_algorithms``: other algorithms whose runs ``evaluate`` can play beside its own
+      (``--baseline RUN``); runs of the algorithm itself always can.
+    - ``evaluation_figures(result, stem) -> [(caption, path), ...]``: pictures of an evaluation beyond
+      its curves, drawn from ``result`` alone and written as ``{stem}_*.png`` (``metarl evaluate``
+      writes them beside the result, ``metarl report`` into the report); None: none.
     """
 
     name: str
@@ -84,6 +89,8 @@ class AlgorithmSpec:
     headline_metrics: tuple[str, ...] = ()
     validate: Callable[[Any], Any] | None = None
     safe_resume_fields: tuple[str, ...] = ("iterations",)
+    baseline_algorithms: tuple[str, ...] = ()
+    evaluation_figures: Callable[..., Sequence[tuple[str, Any]]] | None = None
 
 
 _ALGORITHMS: dict[str, AlgorithmSpec] = {}

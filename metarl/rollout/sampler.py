@@ -186,7 +186,9 @@ class Sampler:
         """One trial of ``episodes_per_trial`` consecutive episodes for each task: ``[trials, L, ...]``.
 
         The recurrent state starts from ``policy.initial_state`` and is never reset inside the
-        trial; the policy also sees the previous action, reward and episode-end flag.
+        trial; the policy also sees the previous action, reward and episode-end flag. A policy with a
+        ``transition`` method (``slice_runner.TransitionPolicy``) also updates its state from each
+        step's ``(action, reward, next_obs)``, the final observation where an episode ended.
         """
         check_count("episodes_per_trial", episodes_per_trial)
         this_call = call_seed(self.rng, seed)

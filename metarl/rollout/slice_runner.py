@@ -45,6 +45,17 @@ class RecurrentPolicy(Protocol):
         ...
 
 
+class TransitionPolicy(RecurrentPolicy, Protocol):
+    """A recurrent policy that updates its state from each whole transition, once the env has
+    stepped (``SliceRunner`` calls ``transition`` when a policy has it): a belief over the task
+    built from ``(action, reward, next_obs)``, where ``next_obs [B, ...]`` is the observation the
+    step led to, the episode's *final* one where an episode just ended (the next ``step`` already
+    sees the next episode's first observation). ``done [B]`` bool: the step ended an episode."""
+
+    def transition(self, state: Any, *, next_obs: torch.Tensor, action: torch.Tensor, reward: torch.Tensor,
+                   done: torch.Tensor) -> Any: ...
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SliceJob:
     """One slice of a call: ``kind`` "episodes" (``collect``: ``episodes`` per task) or "trials"
@@ -223,6 +234,7 @@ class SliceRunner:
         buf = self._buffers((b, max_len), policy.discrete)
         episode_index = torch.zeros(b, max_len, dtype=torch.long, device=self.device)
         state = policy.initial_state(b, self.device)
+        transition = getattr(policy, "transition", None)  # a TransitionPolicy's belief update
         prev_action = buf["actions"][:, 0].clone()
         prev_reward, prev_done = torch.zeros(b, device=self.device), torch.zeros(b, device=self.device)
         episode = torch.zeros(b, dtype=torch.long, device=self.device)
@@ -236,13 +248,16 @@ class SliceRunner:
             reward_t = self._tensor(reward).float()
             term_t, trunc_t = self._tensor(term), self._tensor(trunc)
             buf["obs"][:, k], buf["actions"][:, k] = _masked(obs, active), _masked(action, active)
-            buf["next_obs"][:, k] = _masked(self._obs_tensor(observation_after(obs_np, info)), active)
+            after = self._obs_tensor(observation_after(obs_np, info))
+            buf["next_obs"][:, k] = _masked(after, active)
             buf["rewards"][:, k], buf["log_probs"][:, k] = reward_t * active, dist.log_prob(action) * active
             buf["values"][:, k], buf["mask"][:, k] = value * active, active.float()
             buf["terminated"][:, k], buf["truncated"][:, k] = term_t & active, trunc_t & active
             if "success" in buf:
                 buf["success"][:, k] = self._success(info) * active
             episode_index[:, k] = episode.clamp(max=n_ep)  # n_ep on padding: the trial is over
+            if transition is not None:
+                state = transition(state, next_obs=after, action=action, reward=reward_t, done=term_t | trunc_t)
             episode = episode + (term_t | trunc_t).long()
             prev_action, prev_reward, prev_done = action, reward_t, (term_t | trunc_t).float()
             steps = k + 1
