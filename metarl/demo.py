@@ -35,7 +35,7 @@ MAML_DEMO: dict[str, Any] = {"iterations": 80}
 # Truncated backpropagation in 50-step chunks: 8 chunks of a 400-step pendulum trial run side by side
 # through the GRU, which halves the update (5.9 s -> 2.9 s per iteration, one loaded core); the
 # task shows in the first steps, far inside one chunk, and each chunk starts from the sampled state.
-RL2_DEMO: dict[str, Any] = {"iterations": 100, "tbptt": 50}
+RL2_DEMO: dict[str, Any] = {"iterations": 90, "tbptt": 50}
 # 200 iterations of the preset (its energy term included): the side is remembered from about
 # iteration 130 (rl2/config.py has the budgets measured).
 HILLS_DEMO: dict[str, Any] = {"iterations": 200}
