@@ -288,7 +288,7 @@ def _add_threads(p: argparse.ArgumentParser) -> None:
 
 def _set_threads(args: argparse.Namespace) -> None:
     threads = getattr(args, "threads", 0)
-    if threads is None or threads == 0:
+    if not threads:
         return
     if threads < 0:
         raise ConfigError(f"--threads must be >= 1 (0: torch's default), got {threads}")

@@ -147,7 +147,7 @@ def _shown_task(learner: Any, evaluated: Any = None, *, seed: int = 0) -> tuple[
     gained most there, the one whose single episode changes most: on pendulum the mean gain comes
     from the few heavy, long pendulums, a typical task shows no change to see, and one episode is
     noisier than the evaluation's 40. The claims' numbers are over all held-out tasks."""
-    gains = getattr(evaluated, "details", {}).get("gain_by_task") if evaluated is not None else None
+    gains = getattr(evaluated, "details", {}).get("gain_by_task")
     arrays = learner.learner.tasks.test_tasks(len(gains) if gains else 32).arrays()
     tasks = [{k: v[i].item() for k, v in arrays.items()} for i in range(len(next(iter(arrays.values()))))]
     if "goal_side" in arrays:

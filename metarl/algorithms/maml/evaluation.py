@@ -128,7 +128,6 @@ def evaluate(
     maml_curve = learner.post_adaptation_returns(tasks, lrs=lrs, episodes=episodes, seed=seed)
     details.update(summarize(maml_curve))
     details["gain_by_task"] = (maml_curve[-1] - maml_curve[0]).tolist()  # [tasks], after the last step
-    details["return_before_by_task"] = maml_curve[0].tolist()  # [tasks], before adapting
     others: dict[str, MamlLearner] = dict(baselines or {})
     if options.pretrained:
         cache = None if cache_dir is None else Path(cache_dir) / f"baseline_pretrained_seed{seed}.pt"
