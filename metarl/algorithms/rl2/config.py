@@ -157,7 +157,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     # both hills in one (metarl.envs.mountaincar_hills): the second episode gains only from memory.
     # White action noise never reaches a top in 77 steps: unshaped, 100 iterations learnt to stand
     # still (0% goals). The family's energy term (shaping=6000) pays for pumping; measured (seed 0,
-    # 300 held-out tasks, deterministic): 100 iterations 24.4 -> 10.9 per episode (still exploring),
+    # 300 held-out tasks, deterministic; `metarl train rl2 --env mountaincar-hills --iterations N`, then
+    # `metarl evaluate RUN --tasks 300 --seed 1`, run then through a shaped subclass):
+    # 100 iterations 24.4 -> 10.9 per episode (still exploring),
     # 150: 36.3 -> 41.2, 200: 44.6 -> 90.3, 250: 48.2 -> 95.5 (remembering the side, scripted:
     # 40 -> 94 plus the energy term). shaping=15000 with lr 2e-3 pumped by iteration 20 but settled on
     # "left first" and never switched (150 iterations: 74.3 -> 61.4).
