@@ -67,38 +67,71 @@ def prepare_batch(traj: Trajectories, *, gamma: float, gae_lambda: float, trunca
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class Replayed:
+    """The inner steps as a differentiable function of the meta-parameters: ``params`` the adapted
+    parameters ``[tasks, ...]``; ``log_prob_sum [tasks]`` the total log-probability of the inner
+    episodes under the parameters that sampled them (DiCE's sampling term sums it)."""
+
+    params: dict[str, torch.Tensor]
+    log_prob_sum: torch.Tensor
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class SampledAdaptation:
     """``batches[k]``: episodes sampled with the step-k parameters (k = 0..steps);
-    ``trace[k]``: the step-k parameters ``[tasks, ...]`` (detached); ``params``: the final ones."""
+    ``trace[k]``: the step-k parameters ``[tasks, ...]`` (detached); ``params``: the final ones;
+    ``replayed``: the same steps with their graph to the meta-parameters, when sampled with
+    ``differentiable=True`` (the outer step's first objective then needs no replay of its own)."""
 
     batches: list[EpisodeBatch]
     trace: list[dict[str, torch.Tensor]]
+    time_sampling: float
+    time_adaptation: float
+    replayed: Replayed | None = None
 
     @property
     def params(self) -> dict[str, torch.Tensor]:
         return self.trace[-1]
-    time_sampling: float
-    time_adaptation: float
 
 
 def sample_adaptation(
     *, policy: nn.Module, sampler: Sampler, tasks: TaskBatch, episodes: int, step_sizes: Sequence[StepSize],
     gamma: float, gae_lambda: float, estimator: str = "plain", truncation: Truncation = "bootstrap",
+    differentiable: bool = False, first_order: bool = False,
 ) -> SampledAdaptation:
-    """Sample, step, sample, ... : ``len(step_sizes)`` inner steps, ``len(step_sizes) + 1`` batches."""
-    params = {k: v.detach() for k, v in expand_params(named_params(policy), len(tasks)).items()}
-    batches, trace, t_sample, t_adapt = [], [params], 0.0, 0.0
+    """Sample, step, sample, ... : ``len(step_sizes)`` inner steps, ``len(step_sizes) + 1`` batches.
+
+    ``differentiable``: each step keeps its graph to the policy's parameters (second order unless
+    ``first_order``), exactly the learner's replay of it, so the outer step's first objective (at
+    these very parameters) reuses the steps instead of recomputing them; the sampler still acts
+    with detached copies.
+    """
+    params = expand_params(named_params(policy), len(tasks))
+    if not differentiable:
+        params = {k: v.detach() for k, v in params.items()}
+    batches, trace, t_sample, t_adapt = [], [_detached(params)], 0.0, 0.0
+    log_prob_sum = next(iter(params.values())).new_zeros(len(tasks))
     for k in range(len(step_sizes) + 1):
         start = time.perf_counter()
-        traj = sampler.collect(policy, tasks, episodes, params=params)
+        traj = sampler.collect(policy, tasks, episodes, params=trace[-1])
         mid = time.perf_counter()
         batches.append(prepare_batch(traj, gamma=gamma, gae_lambda=gae_lambda, truncation=truncation))
         if k < len(step_sizes):
-            params = policy_inner_step(policy, params, batches[-1], step_sizes[k], estimator=estimator,
-                                       create_graph=False, detached=True).adapted
-            trace.append(params)
+            step = policy_inner_step(policy, params, batches[-1], step_sizes[k], estimator=estimator,
+                                     create_graph=differentiable, first_order=first_order,
+                                     detached=not differentiable)
+            logp = step.log_probs
+            log_prob_sum = log_prob_sum + (logp * batches[-1].mask).sum(tuple(range(1, logp.dim())))
+            params = step.adapted
+            trace.append(_detached(params))
         t_sample, t_adapt = t_sample + mid - start, t_adapt + time.perf_counter() - mid
-    return SampledAdaptation(batches=batches, trace=trace, time_sampling=t_sample, time_adaptation=t_adapt)
+    replayed = Replayed(params=params, log_prob_sum=log_prob_sum) if differentiable else None
+    return SampledAdaptation(batches=batches, trace=trace, time_sampling=t_sample, time_adaptation=t_adapt,
+                             replayed=replayed)
+
+
+def _detached(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach() for k, v in params.items()}
 
 
 def adaptation_returns(

@@ -10,18 +10,24 @@ every TRPO probe and Hessian-vector product goes through the adaptation.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from torch.distributions import Distribution, kl_divergence
+from torch.distributions import Categorical, Distribution, Independent, Normal, kl_divergence
 
 from metarl.algorithms.maml.adaptation import policy_inner_step
 from metarl.algorithms.maml.config import MamlConfig
 from metarl.algorithms.maml.curvature import gauss_newton_fvp
-from metarl.algorithms.maml.episodes import EpisodeBatch, SampledAdaptation, adaptation_returns, sample_adaptation
+from metarl.algorithms.maml.episodes import (
+    EpisodeBatch,
+    Replayed,
+    SampledAdaptation,
+    adaptation_returns,
+    sample_adaptation,
+)
 from metarl.algorithms.maml.objectives import outer_surrogate, sampling_term, task_mean
 from metarl.envs.registry import EnvFactory
 from metarl.policies.mlp import CategoricalMLPPolicy, GaussianMLPPolicy, expand_params, named_params
@@ -52,6 +58,16 @@ def build_policy(env: Any, config: MamlConfig) -> nn.Module:
 def _detached_distribution(policy: nn.Module, obs: torch.Tensor, params: Mapping[str, torch.Tensor]) -> Distribution:
     with torch.no_grad():
         return policy.distribution(obs, {k: v.detach() for k, v in params.items()})
+
+
+def detached_distribution(dist: Distribution) -> Distribution:
+    """The same policy as a constant: a diagonal Gaussian or a categorical without its graph."""
+    if isinstance(dist, Independent) and isinstance(dist.base_dist, Normal):
+        return Independent(Normal(dist.base_dist.loc.detach(), dist.base_dist.scale.detach()),
+                           dist.reinterpreted_batch_ndims)
+    if isinstance(dist, Categorical):
+        return Categorical(logits=dist.logits.detach())
+    raise TypeError(f"cannot detach a {type(dist).__name__} policy distribution")
 
 
 class MamlLearner:
@@ -116,19 +132,51 @@ class MamlLearner:
             params = step.adapted
         return params, log_prob_sum
 
+    def _replayed(self, batches: list[EpisodeBatch], *, tasks: int, create_graph: bool) -> Replayed:
+        params, log_prob_sum = self.replay(batches, tasks=tasks, create_graph=create_graph)
+        return Replayed(params=params, log_prob_sum=log_prob_sum)
+
     def outer_objective(self, batches: list[EpisodeBatch], post: EpisodeBatch, old: Distribution, *,
                         create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """``(loss to minimise, mean KL from the sampling policies)`` of the post-adaptation episodes."""
+        replayed = self._replayed(batches, tasks=post.obs.shape[0], create_graph=create_graph)
+        loss, kl, _ = self._objective_terms(replayed, batches, post, old)
+        return loss, kl
+
+    def _objective_terms(self, replayed: Replayed, batches: list[EpisodeBatch], post: EpisodeBatch,
+                         old: Distribution | None) -> tuple[torch.Tensor, torch.Tensor, Distribution]:
+        """Loss, KL and the post-adaptation policies given the adapted parameters; ``old=None``:
+        the sampling policies are these (KL zero in value, with its curvature)."""
         c = self.config
-        params, log_prob_sum = self.replay(batches, tasks=post.obs.shape[0], create_graph=create_graph)
-        dist = self.policy.distribution(post.obs, params)
+        dist = self.policy.distribution(post.obs, replayed.params)
         clip = c.optimizer.ppo_clip if c.optimizer.outer == "ppo" else None
         surrogate = outer_surrogate(dist.log_prob(post.actions), post.old_log_probs, post.advantages, post.mask,
                                     clip=clip)
         if c.inner.estimator == "dice" and batches:
-            surrogate = surrogate + sampling_term(log_prob_sum, post.value)
-        kl = task_mean(kl_divergence(old, dist), post.mask).mean()
-        return -surrogate.mean(), kl
+            surrogate = surrogate + sampling_term(replayed.log_prob_sum, post.value)
+        kl = task_mean(kl_divergence(detached_distribution(dist) if old is None else old, dist), post.mask).mean()
+        return -surrogate.mean(), kl, dist
+
+    def outer_closure(self, sampled: SampledAdaptation) -> Callable[[bool], tuple[torch.Tensor, torch.Tensor]]:
+        """``objective(create_graph) -> (loss, kl)`` for the outer optimiser. The first call is at
+        the parameters that sampled (TRPO's gradient, PPO's first epoch): it reuses the sampled
+        steps' graph (``sample_adaptation(differentiable=True)``) and takes the sampling policies
+        from its own forward; later calls (line-search probes, later epochs) replay the steps."""
+        *inner, post = sampled.batches
+        state: dict[str, Any] = {"replayed": sampled.replayed, "old": None}
+
+        def objective(create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
+            replayed, state["replayed"] = state["replayed"], None
+            if replayed is None:
+                replayed = self._replayed(inner, tasks=post.obs.shape[0], create_graph=create_graph)
+                if state["old"] is None:
+                    state["old"] = _detached_distribution(self.policy, post.obs, sampled.params)
+            loss, kl, dist = self._objective_terms(replayed, inner, post, state["old"])
+            if state["old"] is None:
+                state["old"] = detached_distribution(dist)
+            return loss, kl
+
+        return objective
 
     # ------------------------------------------------------------------ protocol
     def train_iteration(self, iteration: int) -> dict[str, float]:
@@ -137,15 +185,11 @@ class MamlLearner:
         sampled = sample_adaptation(
             policy=self.policy, sampler=self.sampler, tasks=tasks, episodes=c.sampling.episodes_per_task,
             step_sizes=self.inner_step_sizes([c.inner.inner_lr] * self.train_steps), gamma=c.loss.gamma,
-            gae_lambda=c.loss.gae_lambda, estimator=c.inner.estimator, truncation=c.loss.truncation)
-        *inner, post = sampled.batches
-        old = _detached_distribution(self.policy, post.obs, sampled.params)
+            gae_lambda=c.loss.gae_lambda, estimator=c.inner.estimator, truncation=c.loss.truncation,
+            differentiable=True, first_order=c.inner.first_order)
+        post = sampled.batches[-1]
         start = time.perf_counter()
-
-        def objective(create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
-            return self.outer_objective(inner, post, old, create_graph=create_graph)
-
-        metrics = self._outer_update(objective, sampled)
+        metrics = self._outer_update(self.outer_closure(sampled), sampled)
         metrics["time_outer"] = time.perf_counter() - start
         metrics.update(time_sampling=sampled.time_sampling, time_adaptation=sampled.time_adaptation)
         metrics["return_pre"] = float(sampled.batches[0].returns.mean())

@@ -116,8 +116,12 @@ class RL2Config:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
+    # Hidden 64 trains 1.6x faster than 128 (0.16 against 0.25 s per iteration on 2 cores) and
+    # lands in the same place: 6.623 against 6.636 (± 0.031) on 20,000 held-out tasks, seed 0, where
+    # the exact Bayes-optimal value is 6.660 (both within 1%). Two PPO epochs instead of four were
+    # faster still but fell short (6.589).
     "bandit": dict(
-        episodes_per_trial=10, trials_per_iteration=512, hidden_size=128, iterations=1000,
+        episodes_per_trial=10, trials_per_iteration=512, hidden_size=64, iterations=1000,
         gamma=1.0, gae_lambda=0.3, lr=3e-3, lr_decay=True, ppo_epochs=4, minibatches=4,
         entropy_coef=0.05, entropy_final=0.0, validation_tasks=500,
     ),
@@ -189,7 +193,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 # iterations (69.1 at lambda 0.3), still rising; 82.0 after 1800 (greedy 79.2, UCB1 83.4, Gittins
 # 83.9), where the slower lr and entropy decay kept the entropy above 0.4 until iteration ~950.
 _N100: dict[str, Any] = dict(
-    trials_per_iteration=512, iterations=900, value_norm=False, reward_scale=0.1, lr=1e-3, lr_decay=True,
+    hidden_size=128, trials_per_iteration=512, iterations=900, value_norm=False, reward_scale=0.1, lr=1e-3, lr_decay=True,
     ppo_epochs=4, minibatches=4, entropy_coef=0.05, entropy_final=0.0, gae_lambda=0.9,
 )
 
