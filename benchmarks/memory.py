@@ -1,4 +1,4 @@
-"""Resident memory (RSS) of ``metarl train`` over 1000 iterations, MAML and RL²: it must stay flat.
+"""Resident memory (RSS) of ``metarl train`` over 1000 iterations, MAML, RL² and PEARL: it must stay flat.
 
 Each run is the real CLI in its own process, ``python -m metarl train ALGO --env PRESET --out TMP
 --iterations N``, through the whole Trainer: run directory, validation and checkpoints every 10
@@ -10,8 +10,10 @@ the last, the peak, and the slope of a least-squares line through the samples of
 
 The configs are the presets made small so that 1000 iterations take minutes, not hours (MAML
 navigation2d with 4 tasks x 4 episodes and 4 validation tasks; RL² bandit with 32 trials and 32
-validation tasks): the code path, not the batch size, is what a leak rides on. One thing grows
-by design: ``metrics.csv``'s rows are kept in memory (a few KiB per iteration at most).
+validation tasks; PEARL on the sparse point robot with 4 train tasks, 5 gradient steps of small
+batches and 2000-transition buffers): the code path, not the batch size, is what a leak rides on.
+Two things grow by design: ``metrics.csv``'s rows are kept in memory (a few KiB per iteration at
+most), and PEARL's replay buffers until they are full.
 
     python benchmarks/memory.py [--iterations 1000] [--threads N] [--threshold-kib 8] [--quick]
 """
@@ -33,6 +35,13 @@ RUNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "maml": ("maml", "navigation2d", ("--meta-batch-size", "4", "--episodes-per-task", "4",
                                       "--validation-tasks", "4")),
     "rl2": ("rl2", "bandit", ("--trials-per-iteration", "32", "--validation-tasks", "32")),
+    # the replay buffers fill by design: 4 tasks x 2000 transitions, full after ~200 iterations of 40
+    # steps, so the second half's slope measures everything else
+    "pearl": ("pearl", "navigation2d-sparse", (
+        "--gradient-steps", "5", "--meta-batch", "4", "--batch-size", "32", "--embedding-batch-size", "16",
+        "--hidden-sizes", "32", "32", "--encoder-sizes", "32", "32", "--initial-steps", "100", "--train-tasks", "4",
+        "--tasks-per-iteration", "1", "--steps-prior", "20", "--steps-posterior", "0",
+        "--extra-rl-steps-posterior", "20", "--replay-capacity", "2000", "--validation-tasks", "2")),
 }
 
 

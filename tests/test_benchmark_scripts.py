@@ -135,10 +135,10 @@ def test_memory_runs_metarl_train_and_reports_rss(capsys):
     from benchmarks import memory
 
     memory.main(["--iterations", "3", "--threads", "1", "--set", "maml=--meta-batch-size 2 --episodes-per-task 2",
-                 "--set", "rl2=--trials-per-iteration 8 --hidden-size 8"])
+                 "--set", "rl2=--trials-per-iteration 8 --hidden-size 8", "--set", "pearl=--initial-steps 20"])
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["benchmark"] == "memory" and result["iterations"] == 3
-    for name in ("maml", "rl2"):
+    for name in ("maml", "rl2", "pearl"):
         r = result[name]
         assert {"rss_iter10_mib", "rss_iter100_mib", "rss_last_mib", "slope_kib_per_iteration", "peak_rss_mib",
                 "grows"} <= set(r)

@@ -88,6 +88,8 @@ def pretrained_baseline(learner: MamlLearner, *, seed: int, iterations: int, cac
             data = torch.load(cache, map_location="cpu", weights_only=True)
             if data.get("key") == key:
                 pretrained.policy.load_state_dict(data["policy"])
+                print(f"pretrained baseline ({iterations} iterations, seed {seed}) loaded from {cache}",
+                      file=sys.stderr, flush=True)
                 return pretrained
         except Exception:  # noqa: BLE001 - a damaged cache is derived data: train it again
             pass
@@ -134,6 +136,9 @@ def evaluate(
         others["pretrained"] = pretrained_baseline(learner, seed=seed, iterations=pretrain_iterations, cache=cache)
         others["random_init"] = _baseline_learner(learner, seed=seed + 2000, joint=False)
     curves, paired, detail = {}, {"gain over step 0": Curve.from_samples(maml_curve - maml_curve[:1])}, {}
+    if others:
+        print(f"adapting {', '.join(others)} on the same {num_tasks} tasks ({steps} steps x {episodes} episodes, "
+              "all tasks at once)", file=sys.stderr, flush=True)
     for name, other in others.items():
         curve = other.post_adaptation_returns(tasks, lrs=lrs, episodes=episodes, seed=seed)
         curves[name], paired[f"minus {name}"] = Curve.from_samples(curve), Curve.from_samples(maml_curve - curve)

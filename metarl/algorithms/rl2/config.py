@@ -193,8 +193,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 # iterations (69.1 at lambda 0.3), still rising; 82.0 after 1800 (greedy 79.2, UCB1 83.4, Gittins
 # 83.9), where the slower lr and entropy decay kept the entropy above 0.4 until iteration ~950.
 _N100: dict[str, Any] = dict(
-    hidden_size=128, trials_per_iteration=512, iterations=900, value_norm=False, reward_scale=0.1, lr=1e-3, lr_decay=True,
-    ppo_epochs=4, minibatches=4, entropy_coef=0.05, entropy_final=0.0, gae_lambda=0.9,
+    hidden_size=128, trials_per_iteration=512, iterations=900, value_norm=False, reward_scale=0.1, lr=1e-3,
+    lr_decay=True, ppo_epochs=4, minibatches=4, entropy_coef=0.05, entropy_final=0.0, gae_lambda=0.9,
 )
 
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
