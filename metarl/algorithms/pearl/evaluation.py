@@ -7,10 +7,12 @@ deterministic given z (tanh of the mean). The curve is the return per trajectory
 interval over tasks; ``final`` is the last trajectory's. All tasks run at once; oyster averages two
 such runs per task (``num_evals``), here every task runs once and there are more tasks.
 
-Baselines are other PEARL runs on the same env (``--baseline oracle=RUN`` for a run trained with
-``embedding=task``, ``--baseline multitask=RUN`` for ``embedding=none``), played on the same tasks
-from the same seeds; ``paired`` holds the per-task differences. MAML and RL² runs as baselines are
-not supported yet (``metarl evaluate`` takes baselines of the run's own algorithm only).
+Baselines are played on the same tasks from the same seeds; ``paired`` holds the per-task
+differences. They are other PEARL runs on the same env (``--baseline oracle=RUN`` for a run trained
+with ``embedding=task``, ``--baseline multitask=RUN`` for ``embedding=none``), and RL² or VariBAD
+runs on the same family (``--baseline rl2=RUN``): those play one trial of as many episodes as
+PEARL's trajectories, their hidden state carried across, so trajectory k is their episode k.
+MAML runs are not supported yet: their axis is gradient steps, each on a batch of episodes.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from metarl.algorithms.pearl.collection import play
+from metarl.errors import ConfigError
 from metarl.results import Curve, EvaluationResult
 from metarl.tasks import check_count
 
@@ -58,6 +61,27 @@ def _summary(returns: torch.Tensor) -> dict[str, Any]:
             "ci95_by_trajectory": curve.ci95}
 
 
+def _play_baseline(name: str, other: Any, tasks: Any, *, trajectories: int, exploration: int,
+                   deterministic: bool, seed: int) -> torch.Tensor:
+    """``[tasks, trajectories]`` returns of a baseline: a PEARL learner by the same protocol, a trial
+    learner (RL², VariBAD) as one trial, which must hold ``trajectories`` episodes, acting
+    (deterministic or not) as its own evaluation does."""
+    from metarl.algorithms.pearl.learner import PearlLearner
+
+    if isinstance(other, PearlLearner):
+        return play(other, tasks, trajectories=trajectories, exploration=exploration, deterministic=deterministic,
+                    seed=seed).double()
+    if not hasattr(other, "play"):
+        raise ConfigError(f"baseline {name} ({getattr(other, 'name', type(other).__name__)}) plays neither "
+                          "PEARL's protocol nor trials")
+    episodes = int(other.config.episodes_per_trial)
+    if episodes != trajectories:
+        raise ConfigError(f"baseline {name} plays trials of {episodes} episodes and PEARL {trajectories} "
+                          f"trajectories per task: evaluate with --trajectories {episodes}, or train the "
+                          f"baseline with --episodes-per-trial {trajectories}")
+    return other.play(tasks, seed=seed).episode_returns().double().cpu()  # acting as its own run evaluates
+
+
 def evaluate(
     learner: PearlLearner, *, num_tasks: int = 100, seed: int = 0, baselines: Mapping[str, Any] | None = None,
     options: PearlEvalOptions | None = None, cache_dir: Path | None = None,
@@ -75,13 +99,23 @@ def evaluate(
                "iterations_trained": learner.iteration}
     curves, paired, baseline_details = {}, {}, {}
     for name, other in (baselines or {}).items():
-        theirs = play(other, tasks, **kwargs).double()
+        theirs = _play_baseline(name, other, tasks, **kwargs)
         curves[name] = Curve.from_samples(theirs.T)
         paired[f"minus {name}"] = Curve.from_samples((own - theirs).T)
-        baseline_details[name] = {**_summary(theirs), "embedding": other.config.embedding,
-                                  "train_env_steps": other.env_steps}
+        baseline_details[name] = {**_summary(theirs), "algorithm": getattr(other, "name", ""),
+                                  "embedding": getattr(other.config, "embedding", None),
+                                  "train_env_steps": _env_steps(other)}
     if trajectories > exploration >= 1:
         paired["gain over trajectory 1"] = Curve.from_samples((own - own[:, :1]).T)
     return EvaluationResult(algorithm="pearl", env=cfg.env, num_tasks=num_tasks, seed=seed, axis="episode",
                             x=list(range(1, trajectories + 1)), curve=Curve.from_samples(own.T), baselines=curves,
                             paired=paired, details=details, baseline_details=baseline_details)
+
+
+def _env_steps(learner: Any) -> int | None:
+    """Environment steps a baseline trained on, where it counts them (PEARL, VariBAD's frames)."""
+    for attribute in ("env_steps", "frames"):
+        value = getattr(learner, attribute, None)
+        if value is not None:
+            return int(value)
+    return None

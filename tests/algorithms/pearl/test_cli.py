@@ -30,3 +30,31 @@ def test_train_resume_evaluate_with_an_oracle_baseline_and_report(tmp_path, caps
     assert result["exploration"] == 2 and result["baselines"]["oracle"]["embedding"] == "task"
     assert "minus oracle" in result["paired"] and len(result["mean_return_by_trajectory"]) == 4
     assert main(["report", str(run)]) == 0
+
+
+def test_an_rl2_run_is_a_baseline_played_as_one_trial_on_the_same_tasks(tmp_path, capsys):
+    """RL²'s returns beside PEARL's are its own trials on PEARL's test tasks (replayed here by
+    hand); a trial of another length is refused with the flag that fixes it."""
+    import numpy as np
+    import torch
+
+    from metarl.api import load
+
+    run, rl2 = tmp_path / "pearl", tmp_path / "rl2"
+    assert main(["train", "pearl", "--env", "navigation2d-sparse", "--out", str(run), "--iterations", "1",
+                 "--quiet", *SMALL]) == 0
+    assert main(["train", "rl2", "--env", "navigation2d-sparse", "--out", str(rl2), "--iterations", "1",
+                 "--episodes-per-trial", "3", "--trials-per-iteration", "4", "--hidden-size", "8",
+                 "--validation-tasks", "2", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--tasks", "3", "--json", "--seed", "5", "--baseline", f"rl2={rl2}"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    theirs = result["baselines"]["rl2"]
+    assert theirs["algorithm"] == "rl2" and len(theirs["mean_return_by_trajectory"]) == 3
+    pearl, agent = load(run).learner, load(rl2).learner
+    tasks = pearl.tasks.test_tasks(3)
+    by_hand = agent.play(tasks, seed=5).episode_returns().double().mean(0)
+    np.testing.assert_allclose(theirs["mean_return_by_trajectory"], by_hand.numpy(), rtol=1e-6)
+    assert torch.isfinite(by_hand).all()
+    assert main(["evaluate", str(run), "--tasks", "3", "--trajectories", "4", "--baseline", f"rl2={rl2}"]) == 2
+    assert "--trajectories 3" in capsys.readouterr().err
