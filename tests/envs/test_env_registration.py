@@ -25,7 +25,8 @@ EXPECTED_IDS = {
 
 
 def test_all_expected_ids_are_registered() -> None:
-    assert {fam.gym_id for fam in FAMILIES.values()} == EXPECTED_IDS
+    # families registered at run time (tests/plugins, other tests) are not metarl's own
+    assert {fam.gym_id for fam in FAMILIES.values() if fam.env_type_object is None} == EXPECTED_IDS
     assert set(gym.registry) >= EXPECTED_IDS
     assert {"halfcheetah-vel", "halfcheetah-vel-oyster", "halfcheetah-dir", "ant-dir", "ant-dir-circle", "ant-goal",
             "humanoid-dir", "walker-params", "hopper-params"} == MUJOCO

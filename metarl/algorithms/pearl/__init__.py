@@ -39,7 +39,7 @@ ALGORITHM = AlgorithmSpec(
     name="pearl", summary="PEARL: SAC with a probabilistic task embedding from context (Rakelly et al. 2019)",
     config_type=PearlConfig, make_config=make_config, build_learner=build_learner, evaluate=evaluate,
     validate=validate, eval_options=PearlEvalOptions, presets=PRESETS,
-    headline_metrics=("return_prior", "return_posterior"), baseline_algorithms=("rl2", "varibad"),
+    headline_metrics=("return_prior", "return_posterior"), baseline_algorithms=("maml", "rl2", "varibad"),
 )
 
 

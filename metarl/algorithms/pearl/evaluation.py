@@ -11,8 +11,10 @@ Baselines are played on the same tasks from the same seeds; ``paired`` holds the
 differences. They are other PEARL runs on the same env (``--baseline oracle=RUN`` for a run trained
 with ``embedding=task``, ``--baseline multitask=RUN`` for ``embedding=none``), and RL² or VariBAD
 runs on the same family (``--baseline rl2=RUN``): those play one trial of as many episodes as
-PEARL's trajectories, their hidden state carried across, so trajectory k is their episode k.
-MAML runs are not supported yet: their axis is gradient steps, each on a batch of episodes.
+PEARL's trajectories, their hidden state carried across, so trajectory k is their episode k; and
+MAML runs, given the same trajectories: the first is an episode of the meta-learned policy, and
+each later one follows a gradient step on the one before it (one episode per step, the run's
+evaluation step sizes), so every method sees as much of the task before trajectory k.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from metarl.algorithms.maml.adaptation import step_size_schedule
 from metarl.algorithms.pearl.collection import play
 from metarl.errors import ConfigError
 from metarl.results import Curve, EvaluationResult
@@ -65,12 +68,16 @@ def _play_baseline(name: str, other: Any, tasks: Any, *, trajectories: int, expl
                    deterministic: bool, seed: int) -> torch.Tensor:
     """``[tasks, trajectories]`` returns of a baseline: a PEARL learner by the same protocol, a trial
     learner (RL², VariBAD) as one trial, which must hold ``trajectories`` episodes, acting
-    (deterministic or not) as its own evaluation does."""
+    (deterministic or not) as its own evaluation does; a MAML learner one episode per gradient step."""
     from metarl.algorithms.pearl.learner import PearlLearner
 
     if isinstance(other, PearlLearner):
         return play(other, tasks, trajectories=trajectories, exploration=exploration, deterministic=deterministic,
                     seed=seed).double()
+    if getattr(other, "name", "") == "maml":
+        first, rest = other.config.evaluation.eval_lrs[0], other.config.evaluation.eval_lrs[-1]
+        lrs = step_size_schedule(first, rest, trajectories - 1) if trajectories > 1 else []
+        return other.post_adaptation_returns(tasks, lrs=lrs, episodes=1, seed=seed).double().T.cpu()
     if not hasattr(other, "play"):
         raise ConfigError(f"baseline {name} ({getattr(other, 'name', type(other).__name__)}) plays neither "
                           "PEARL's protocol nor trials")

@@ -58,3 +58,27 @@ def test_an_rl2_run_is_a_baseline_played_as_one_trial_on_the_same_tasks(tmp_path
     assert torch.isfinite(by_hand).all()
     assert main(["evaluate", str(run), "--tasks", "3", "--trajectories", "4", "--baseline", f"rl2={rl2}"]) == 2
     assert "--trajectories 3" in capsys.readouterr().err
+
+
+def test_a_maml_run_is_a_baseline_one_episode_per_gradient_step(tmp_path, capsys):
+    """MAML beside PEARL: trajectory 1 before adapting, trajectory k + 1 after k steps on one
+    episode each, as its own post_adaptation_returns gives them (replayed here by hand)."""
+    import numpy as np
+
+    from metarl.algorithms.maml.adaptation import step_size_schedule
+    from metarl.api import load
+
+    run, maml = tmp_path / "pearl", tmp_path / "maml"
+    assert main(["train", "pearl", "--env", "navigation2d-sparse", "--out", str(run), "--iterations", "1",
+                 "--quiet", *SMALL]) == 0
+    assert main(["train", "maml", "--env", "navigation2d-sparse", "--out", str(maml), "--iterations", "1",
+                 "--inner-lr", "0.1", "--meta-batch-size", "2", "--episodes-per-task", "2", "--validation-tasks", "2",
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--tasks", "3", "--json", "--seed", "4", "--baseline", f"maml={maml}"]) == 0
+    theirs = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["baselines"]["maml"]
+    assert theirs["algorithm"] == "maml" and len(theirs["mean_return_by_trajectory"]) == 3
+    pearl, agent = load(run).learner, load(maml).learner
+    lrs = step_size_schedule(*agent.config.evaluation.eval_lrs, 2)
+    by_hand = agent.post_adaptation_returns(pearl.tasks.test_tasks(3), lrs=lrs, episodes=1, seed=4).double()
+    np.testing.assert_allclose(theirs["mean_return_by_trajectory"], by_hand.mean(1).numpy(), rtol=1e-6)
