@@ -161,3 +161,14 @@ def test_pretrain_budget_script_prints_one_line_per_budget(capsys):
     assert maml_pretrain_budget.main(["--env", "navigation2d", "--tasks", "2", "--check", "1", "2"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
     assert [x["iterations"] for x in lines] == [1, 2] and all(len(x["return_by_step"]) == 4 for x in lines)
+
+
+def test_varibad_throughput_times_both_learners_at_the_same_frames(capsys):
+    from benchmarks import varibad_throughput
+
+    varibad_throughput.main(["--iterations", "1"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["benchmark"] == "varibad_throughput" and result["trials"] == 16
+    for name, parts in varibad_throughput.PARTS.items():
+        assert result[name]["frames_per_s"] > 0 and all(result[name][p] >= 0 for p in parts)
+    assert result["varibad_vs_rl2"] == result["varibad"]["frames_per_s"] / result["rl2"]["frames_per_s"]
