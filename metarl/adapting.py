@@ -76,12 +76,13 @@ def play_episode(agent: Agent, env: Any) -> Episode:
     while True:
         action = np.asarray(agent.act(obs[0]))
         obs, reward, term, trunc, info = env.step(action[None])
-        agent.observe(reward[0], term[0], trunc[0])
-        actions.append(action)
-        rewards.append(float(reward[0]))
         done = bool(term[0] or trunc[0])
         final = info.get("final_obs") if isinstance(info, Mapping) else None
-        observations.append(final[0] if done and final is not None else obs[0])
+        after = final[0] if done and final is not None else obs[0]
+        agent.observe(reward[0], term[0], trunc[0], next_obs=after)
+        actions.append(action)
+        rewards.append(float(reward[0]))
+        observations.append(after)
         if done:
             return Episode(obs=np.stack(observations), actions=np.stack(actions), rewards=np.asarray(rewards),
                            terminated=bool(term[0]))

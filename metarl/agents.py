@@ -18,8 +18,9 @@ class Agent(Protocol):
         """Action ``[act_dim]`` (or ``[B, act_dim]``; ints for discrete actions) for ``obs``."""
         ...
 
-    def observe(self, reward: Any, terminated: Any, truncated: Any) -> None:
-        """The outcome of the last action (scalars, or ``[B]`` arrays)."""
+    def observe(self, reward: Any, terminated: Any, truncated: Any, next_obs: np.ndarray | None = None) -> None:
+        """The outcome of the last action (scalars, or ``[B]`` arrays); ``next_obs`` the observation
+        it led to (the final one where an episode ended), for agents that learn from transitions."""
         ...
 
     def reset(self) -> None:

@@ -39,7 +39,7 @@ class AdaptedPolicy:
         action = (to_env(action) if to_env is not None else action)[0].cpu().numpy()
         return action[0] if single else action
 
-    def observe(self, reward: Any, terminated: Any, truncated: Any) -> None:
+    def observe(self, reward: Any, terminated: Any, truncated: Any, next_obs: Any = None) -> None:
         """Nothing to do: MAML adapted before acting."""
 
     def reset(self) -> None:

@@ -13,6 +13,7 @@ from metarl.algorithms.registry import AlgorithmSpec
 from metarl.algorithms.varibad.config import PRESETS, VariBADConfig, make_config, validate
 from metarl.algorithms.varibad.evaluation import VariBADEvalOptions, evaluate, evaluation_figures
 from metarl.algorithms.varibad.learner import VariBADLearner
+from metarl.rl.memory_agent import make_agent
 
 CONFIG = VariBADConfig
 
@@ -32,7 +33,7 @@ ALGORITHM = AlgorithmSpec(
     name="varibad", summary="VariBAD: a VAE's belief over the task, PPO acting on it (Zintgraf et al. 2020)",
     config_type=VariBADConfig, make_config=make_config, build_learner=build_learner, evaluate=evaluate,
     validate=validate, eval_options=VariBADEvalOptions, presets=PRESETS, headline_metrics=("trial_return",),
-    baseline_algorithms=("rl2",), evaluation_figures=evaluation_figures,
+    baseline_algorithms=("rl2",), evaluation_figures=evaluation_figures, make_agent=make_agent,
 )
 
 

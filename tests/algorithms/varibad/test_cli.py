@@ -64,3 +64,28 @@ def test_a_maml_run_is_no_baseline(runs, tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(runs / "varibad"), "--tasks", "3", "--baseline", str(run)]) == 2
     assert "it must be a varibad or rl2 run" in capsys.readouterr().err
+
+
+def test_adapt_plays_the_trial_the_sampler_plays_and_saves_the_belief(runs, capsys):
+    """The adapted agent advances its belief over each step as the sampler does: episode by
+    episode it earns what the learner's own trial on that task earns; ``metarl adapt`` writes it,
+    and the reloaded agent acts as the adapted one."""
+    import numpy as np
+
+    from metarl import api
+    from metarl.adapting import play_episode
+
+    learner = api.load(runs / "varibad")
+    inner = learner.learner
+    task = inner.tasks.test_tasks(1)
+    trial = inner.play(task, seed=0, deterministic=True).episode_returns()[0].tolist()
+    agent = learner.spec.make_agent(inner, task, seed=0, adapted=False)
+    env = inner.env_factory(tasks=task)
+    env.reset(seed=0)
+    assert [play_episode(agent, env).total for _ in range(4)] == pytest.approx(trial)
+
+    assert main(["adapt", str(runs / "varibad"), "--task", "goals=2,3", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    loaded, fresh = api.load_agent(summary["agent"]), learner.adapt({"goals": [2.0, 3.0]}, seed=0)
+    probe = np.array([[0, 0], [1, 2], [4, 4]], dtype=np.float32)
+    assert [int(loaded.act(o)) for o in probe] == [int(fresh.act(o)) for o in probe]
