@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from metarl.algorithms.pearl.agent import LatentAgent, make_agent
 from metarl.algorithms.pearl.collection import play
 from metarl.algorithms.pearl.config import PRESETS, PearlConfig, make_config, validate
 from metarl.algorithms.pearl.evaluation import PearlEvalOptions, evaluate
@@ -40,6 +41,7 @@ ALGORITHM = AlgorithmSpec(
     config_type=PearlConfig, make_config=make_config, build_learner=build_learner, evaluate=evaluate,
     validate=validate, eval_options=PearlEvalOptions, presets=PRESETS,
     headline_metrics=("return_prior", "return_posterior"), baseline_algorithms=("maml", "rl2", "varibad"),
+    make_agent=make_agent,
 )
 
 
@@ -50,5 +52,5 @@ def PEARL(*, env: str, **overrides: Any) -> Any:  # noqa: N802 - named like the 
     return make("pearl", env=env, **overrides)
 
 
-__all__ = ["ALGORITHM", "CONFIG", "PEARL", "PRESETS", "PearlConfig", "PearlEvalOptions", "PearlLearner",
-           "build_baseline", "build_learner", "evaluate", "make_config", "play", "validate"]
+__all__ = ["ALGORITHM", "CONFIG", "PEARL", "LatentAgent", "PRESETS", "PearlConfig", "PearlEvalOptions", "PearlLearner",
+           "build_baseline", "build_learner", "evaluate", "make_agent", "make_config", "play", "validate"]

@@ -82,3 +82,40 @@ def test_a_maml_run_is_a_baseline_one_episode_per_gradient_step(tmp_path, capsys
     lrs = step_size_schedule(*agent.config.evaluation.eval_lrs, 2)
     by_hand = agent.post_adaptation_returns(pearl.tasks.test_tasks(3), lrs=lrs, episodes=1, seed=4).double()
     np.testing.assert_allclose(theirs["mean_return_by_trajectory"], by_hand.mean(1).numpy(), rtol=1e-6)
+
+
+def test_adapt_follows_the_test_protocol_and_saves_the_latent(tmp_path, capsys):
+    """With the task's own z (the oracle run) the agent's episodes earn what the protocol's
+    trajectories earn on that task; with the encoder, its context is every step it saw, and
+    ``metarl adapt`` writes an agent that acts as the adapted one."""
+    import numpy as np
+    import pytest
+
+    from metarl import api
+    from metarl.adapting import play_episode
+    from metarl.algorithms.pearl import play
+
+    run, oracle = tmp_path / "pearl", tmp_path / "oracle"
+    for out, extra in ((run, []), (oracle, ["--embedding", "task"])):
+        assert main(["train", "pearl", "--env", "navigation2d-sparse", "--out", str(out), "--iterations", "1",
+                     "--quiet", *SMALL, *extra]) == 0
+    told = api.load(oracle)
+    inner = told.learner
+    task = inner.tasks.test_tasks(1)
+    expected = play(inner, task, trajectories=3, exploration=1, deterministic=True, seed=0)[0].tolist()
+    agent = told.spec.make_agent(inner, task, seed=0, adapted=False)
+    env = inner.env_factory(tasks=task)
+    env.reset(seed=0)
+    assert [play_episode(agent, env).total for _ in range(3)] == pytest.approx(expected, abs=1e-5)
+
+    learner = api.load(run)
+    agent = learner.spec.make_agent(learner.learner, learner.learner.tasks.test_tasks(1), episodes=2, seed=0)
+    state = agent.state_dict()
+    steps = learner.learner.env.max_episode_steps
+    assert state["episodes"] == 2 and state["context"].shape == (2 * steps, 2 + 2 + 1)
+    capsys.readouterr()
+    assert main(["adapt", str(run), "--task", "goals=0.5,0.8", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    loaded, fresh = api.load_agent(summary["agent"]), learner.adapt({"goals": [0.5, 0.8]}, seed=0)
+    probe = np.array([[0.0, 0.0], [0.3, 0.4]], dtype=np.float32)
+    np.testing.assert_array_equal(np.stack([loaded.act(o) for o in probe]), np.stack([fresh.act(o) for o in probe]))
