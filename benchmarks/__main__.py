@@ -15,7 +15,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("env_throughput", "sampler_throughput", "train_iteration", "maml_iteration", "rl2_throughput",
-              "varibad_throughput", "memory")
+              "varibad_throughput", "pearl_update", "memory")
 
 
 def run_one(name: str, quick: bool) -> dict | None:

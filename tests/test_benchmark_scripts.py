@@ -172,3 +172,15 @@ def test_varibad_throughput_times_both_learners_at_the_same_frames(capsys):
     for name, parts in varibad_throughput.PARTS.items():
         assert result[name]["frames_per_s"] > 0 and all(result[name][p] >= 0 for p in parts)
     assert result["varibad_vs_rl2"] == result["varibad"]["frames_per_s"] / result["rl2"]["frames_per_s"]
+
+
+def test_pearl_update_reference_is_the_same_step(capsys):
+    """Oyster's per-task step and ours, on the same networks, batches and noise: the same losses."""
+    from benchmarks import pearl_update
+
+    pearl_update.main(["--steps", "1"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    ours, theirs = result["first_step_ours"], result["first_step_oyster"]
+    for key in ("qf_loss", "vf_loss", "policy_loss", "kl"):
+        assert abs(ours[key] - theirs[key]) <= 1e-4 * max(1.0, abs(theirs[key])), key
+    assert result["ratio"] > 0
