@@ -177,6 +177,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # the grid (config/gridworld/args_grid_rl2.py: GRU 64, gamma 0.95, GAE 0.95, lr 7e-4, 2 PPO epochs of
     # 4 minibatches, clip 0.05, entropy 0.01 held, rewards normalised) with 64 trials per update
     # instead of its 16 processes; 5200 iterations x 64 trials x 60 steps = 2.0e7 frames, the paper's.
+    # Measured (seed 0, 21 min on one thread beside another job; 1000 held-out tasks, seed 12345): per
+    # episode 4.09 / 10.27 / 11.01 / 11.03 (trial 36.40) against Bayes-optimal 4.00 / 11.07 x 3.
     "gridworld": dict(
         episodes_per_trial=4, trials_per_iteration=64, hidden_size=64, embed_size=16, iterations=5200,
         gamma=0.95, gae_lambda=0.95, lr=7e-4, ppo_epochs=2, minibatches=4, clip_range=0.05,
