@@ -167,8 +167,11 @@ def read_run_config(path: Path | str) -> dict[str, Any]:
 class MetricsLog:
     """``metrics.csv``: one row per iteration, columns the union of all keys seen, in first-seen order.
 
-    Rows are kept in memory and the whole file is rewritten atomically on every ``append``: at a few
-    thousand rows this costs milliseconds and can never leave a torn line.
+    A row whose keys the header already has is appended as one line (one ``write`` of the whole
+    line, flushed and fsynced), so a long run costs the same per iteration at its end as at its
+    start; a row with a new key rewrites the file atomically under the wider header (rare: the
+    first iterations, the first validation). A kill can at worst leave the last line unfinished;
+    reading the log drops such a line, and resuming truncates to the checkpoint anyway.
     """
 
     def __init__(self, path: Path) -> None:
@@ -176,16 +179,31 @@ class MetricsLog:
         self.rows: list[dict[str, Any]] = []
         self.columns: list[str] = ["iteration"]
         if path.is_file():
-            with path.open(newline="") as f:
-                reader = csv.DictReader(f)
-                self.columns = list(reader.fieldnames or ["iteration"])
-                self.rows = [{k: v for k, v in row.items() if v != ""} for row in reader]
+            text = path.read_text()
+            torn = bool(text) and not text.endswith("\n")
+            lines = text.splitlines(keepends=True)
+            if torn:
+                lines = lines[:-1]  # a line cut short by a kill mid-write
+            reader = csv.DictReader(io.StringIO("".join(lines)))
+            self.columns = list(reader.fieldnames or ["iteration"])
+            self.rows = [{k: v for k, v in row.items() if v != ""} for row in reader]
+            if torn:
+                self._write()
 
     def append(self, iteration: int, metrics: Mapping[str, float]) -> None:
         row = {"iteration": iteration, **metrics}
-        self.columns += [k for k in row if k not in self.columns]
+        new = [k for k in row if k not in self.columns]
         self.rows.append(row)
-        self._write()
+        if new or not self.path.is_file():
+            self.columns += new
+            self._write()
+            return
+        line = io.StringIO()
+        csv.DictWriter(line, fieldnames=self.columns, lineterminator="\n").writerow(row)
+        with self.path.open("a", newline="") as f:
+            f.write(line.getvalue())
+            f.flush()
+            os.fsync(f.fileno())
 
     def truncate_after(self, iteration: int) -> None:
         """Drop rows of iterations after ``iteration`` (the ones a resumed run will redo)."""

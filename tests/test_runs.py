@@ -31,6 +31,29 @@ def test_run_directory_round_trip_and_refuses_to_overwrite(tmp_path):
     assert not list((tmp_path / "r").rglob("*.tmp"))
 
 
+def test_metrics_rows_are_appended_and_a_torn_last_line_is_dropped(tmp_path):
+    """A row under the known columns is one appended line (the file is not rewritten: same inode),
+    a new column rewrites it under the wider header, and a line cut short by a kill is dropped
+    when the log is read again."""
+    from metarl.runs import MetricsLog
+
+    path = tmp_path / "metrics.csv"
+    log = MetricsLog(path)
+    log.append(0, {"a": 1.0})
+    inode = path.stat().st_ino
+    log.append(1, {"a": 2.0})
+    assert path.stat().st_ino == inode and path.read_text() == "iteration,a\n0,1.0\n1,2.0\n"
+    log.append(2, {"a": 3.0, "b": 0.5})
+    assert path.read_text().splitlines() == ["iteration,a,b", "0,1.0,", "1,2.0,", "2,3.0,0.5"]
+    with path.open("a") as f:
+        f.write("3,4.0")  # killed mid-line
+    again = MetricsLog(path)
+    assert [r["iteration"] for r in again.rows] == ["0", "1", "2"] and path.read_text().endswith("0.5\n")
+    again.append(3, {"a": 4.0})
+    with path.open() as f:
+        assert [r["a"] for r in csv.DictReader(f)] == ["1.0", "2.0", "3.0", "4.0"]
+
+
 def test_foreign_truncated_and_pickled_checkpoints_are_refused(tmp_path):
     good = tmp_path / "good.pt"
     save_torch(good, {"format_version": 1, "algorithm": "rl2", "w": torch.zeros(2)})
