@@ -16,6 +16,12 @@ SMALL = {
     "maml": ["--iterations", "2", "--meta-batch-size", "2", "--episodes-per-task", "2", "--validation-tasks", "2",
              "--eval-episodes", "2", "--eval-steps", "1"],
     "rl2": ["--iterations", "2", "--trials-per-iteration", "8", "--validation-tasks", "8"],
+    "varibad": ["--iterations", "2", "--trials-per-iteration", "4", "--encoder-hidden-size", "8",
+                "--vae-buffer-size", "10", "--vae-batch-trials", "3", "--precollect-frames", "0",
+                "--validation-tasks", "4", "--minibatches", "2"],
+    "pearl": ["--iterations", "1", "--gradient-steps", "5", "--train-tasks", "4", "--tasks-per-iteration", "2",
+              "--hidden-sizes", "16", "--encoder-sizes", "16", "--validation-tasks", "2", "--eval-trajectories", "3",
+              "--exploration", "1"],
 }
 
 
