@@ -113,7 +113,9 @@ class GaussianMLPPolicy(nn.Module):
         if log_std.dim() == 2:  # per-task: [tasks, act_dim] -> broadcast over the rows of each task
             log_std = log_std.reshape(log_std.shape[0], *([1] * (mean.dim() - 2)), -1)
         std = torch.exp(torch.clamp(log_std, min=self.min_log_std)).expand_as(mean)
-        return Independent(Normal(mean, std), 1)
+        # no argument validation: it costs a sync per call on the sampler's hot path, and a NaN
+        # is caught where it matters (the Trainer's finite checks on every metric and parameter)
+        return Independent(Normal(mean, std, validate_args=False), 1, validate_args=False)
 
 
 class CategoricalMLPPolicy(nn.Module):

@@ -201,20 +201,22 @@ class SliceRunner:
             after = self._obs_tensor(observation_after(obs_np, info))
             term_t = self._tensor(term)
             trunc_t = (self._tensor(trunc) | (t == horizon - 1)) & ~term_t  # the sampler's cut is a truncation
-            buf["obs"][:, t], buf["actions"][:, t] = _masked(obs, alive), _masked(flat_action, alive)
-            buf["next_obs"][:, t] = _masked(after, alive)
-            buf["rewards"][:, t] = self._tensor(reward).float() * alive
-            buf["log_probs"][:, t] = dist.log_prob(action).reshape(n) * alive
+            keep = alive.float()
+            column = keep.view(-1, *([1] * (obs.dim() - 1)))  # over the observation's dimensions
+            buf["obs"][:, t], buf["next_obs"][:, t] = obs * column, after * column
+            buf["actions"][:, t] = _masked(flat_action, alive)
+            buf["rewards"][:, t] = self._tensor(reward).float() * keep
+            buf["log_probs"][:, t] = dist.log_prob(action).reshape(n) * keep
             buf["terminated"][:, t], buf["truncated"][:, t] = term_t & alive, trunc_t & alive
-            buf["mask"][:, t] = alive.float()
+            buf["mask"][:, t] = keep
             if "success" in buf:
-                buf["success"][:, t] = self._success(info) * alive
+                buf["success"][:, t] = self._success(info) * keep
             if TRAINING_REWARD in info:
                 if training_rewards is None:
                     training_rewards = torch.zeros(n, horizon, device=self.device)
-                training_rewards[:, t] = self._tensor(info[TRAINING_REWARD]).float() * alive
+                training_rewards[:, t] = self._tensor(info[TRAINING_REWARD]).float() * keep
             ended = alive & (term_t | trunc_t)
-            last_obs[ended] = after[ended]
+            last_obs = torch.where(ended.view(column.shape), after, last_obs)
             obs = after if "_final_obs" not in info else self._obs_tensor(obs_np)
             alive = alive & ~ended
             steps = t + 1
