@@ -67,6 +67,8 @@ class VAEConfig:
     vae_batch_trials: int = field(default=25, metadata=_help("trials per VAE update"))
     vae_updates: int = field(default=3, metadata=_help("VAE updates per iteration"))
     kl_weight: float = field(default=0.01, metadata=_help("weight of the KL to the previous posterior"))
+    vae_subsample_elbos: int = field(default=0, metadata=_help(
+        "decode this many ELBO terms per trial, drawn at random and reweighted (unbiased); 0 = all"))
     kl_sum_over_trials: bool = field(default=True, metadata=_help(
         "sum the KL over the batch's trials while the reconstruction is averaged (as the reference's vae.py)"))
     precollect_frames: int = field(default=5000, metadata=_help("env steps collected before the first update"))
@@ -168,6 +170,28 @@ PRESETS: dict[str, dict[str, Any]] = {
     ),
 }
 
+# config/mujoco/args_cheetah_{dir,vel}_varibad.py: 2 episodes of 200 steps per trial; 16 processes x
+# 200 steps = 3200 frames per PPO update (4 minibatches, 2 epochs) and one VAE update of 10 trials
+# with 50 ELBO terms each. An iteration here collects 16 whole trials (6400 frames), so 8
+# minibatches and 2 VAE updates keep the reference's minibatch size and its updates per frame;
+# 15625 iterations are its 1e8 frames. Differences: every trial enters the VAE buffer (the vel
+# reference keeps 80%), the subsampled ELBO is reweighted (elbo.py), and `halfcheetah-dir`
+# observes 17 numbers (the MAML paper's) where the reference adds the torso's centre of mass.
+_CHEETAH = dict(
+    episodes_per_trial=2, trials_per_iteration=16, iterations=15625,
+    encoder_hidden_size=128, latent_dim=5, state_embed_size=32, action_embed_size=16, reward_embed_size=16,
+    reward_decoder="transition", reward_decoder_layers=(64, 32), decoder_prev_state=True, decoder_action=True,
+    vae_lr=1e-3, vae_buffer_size=10_000, vae_batch_trials=10, vae_updates=2, vae_subsample_elbos=50,
+    policy_layers=(128, 128), policy_state_embed=0, policy_belief_embed=0, norm_belief=False, init_std=1.0,
+    gamma=0.97, gae_lambda=0.9, clip_range=0.1, entropy_coef=0.01, lr=7e-4, ppo_epochs=2, minibatches=8,
+    validation_tasks=40, eval_deterministic=True,
+)
+PRESETS["halfcheetah-dir"] = dict(_CHEETAH, kl_weight=0.1, precollect_frames=5000)
+# The VariBAD paper's velocities are U[0, 3] (`halfcheetah-vel-oyster`, which also observes the
+# torso as the reference does); `halfcheetah-vel` is the MAML paper's U[0, 2].
+PRESETS["halfcheetah-vel-oyster"] = dict(_CHEETAH, kl_weight=1.0, precollect_frames=0)
+PRESETS["halfcheetah-vel"] = dict(_CHEETAH, kl_weight=1.0, precollect_frames=0)
+
 
 def _check(name: str, ok: bool, value: Any, allowed: str) -> None:
     if not ok:
@@ -196,6 +220,7 @@ def validate(config: VariBADConfig) -> VariBADConfig:
     at_least_zero = {"state_embed_size": enc.state_embed_size, "action_embed_size": enc.action_embed_size,
                      "reward_embed_size": enc.reward_embed_size, "prev_state_embed_size": enc.prev_state_embed_size,
                      "vae_updates": vae.vae_updates, "precollect_frames": vae.precollect_frames,
+                     "vae_subsample_elbos": vae.vae_subsample_elbos,
                      "policy_state_embed": pol.policy_state_embed, "policy_belief_embed": pol.policy_belief_embed,
                      "max_episode_steps": config.max_episode_steps}
     for name, value in at_least_zero.items():

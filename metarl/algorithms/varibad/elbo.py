@@ -11,6 +11,12 @@ past and future (the reference's ``decode_only_past=False``), and pays the KL of
 where ``reduce_n`` sums over the batch's trials with ``kl_sum_over_trials`` (what the reference's
 ``vae.py: compute_loss`` does, while it averages the reconstruction) and averages otherwise.
 Everything is one ``[N, L + 1, L]`` tensor per term: no Python loop over trials or steps.
+
+On long trials (MuJoCo: L = 400, so 160,400 decodes per trial) the reconstruction sum over t is
+estimated from ``S`` terms drawn uniformly with replacement among each trial's own ``L_n + 1``
+(``elbo_terms [N, S]``, the reference's ``vae_subsample_elbos``), scaled by ``(L_n + 1) / S`` so
+that it stays an unbiased estimate of the same ELBO: the reference sums the drawn terms unscaled,
+which weighs the KL (always over every t) ``(L + 1) / S`` times more than the full ELBO does.
 """
 
 from __future__ import annotations
@@ -82,23 +88,42 @@ class TrialVAE(nn.Module):
                                        obs=batch.obs)
         return mean, logvar
 
-    def loss(self, batch: VAEBatch, *, noise: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def loss(self, batch: VAEBatch, *, noise: torch.Tensor,
+             elbo_terms: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The negative ELBO (module docstring) and its parts per trial (means over the batch).
 
         ``noise [N, L + 1, K]``: standard normal draws of the reparameterised samples
         ``m_t = mean_t + exp(logvar_t / 2) * noise_t`` (given, so that a caller controls them).
+        ``elbo_terms [N, S]``: the terms t whose reconstruction is decoded (``subsample_terms``);
+        None decodes all of them.
         """
         mean, logvar = self.posteriors(batch)
         latent = mean + (0.5 * logvar).exp() * noise
         terms, pairs = elbo_masks(batch.mask)
-        steps = all_steps(batch.mask)
+        weight = None
+        if elbo_terms is not None:
+            latent = latent.gather(1, elbo_terms[..., None].expand(-1, -1, latent.shape[-1]))
+            pairs = pairs.gather(1, elbo_terms[..., None].expand(-1, -1, pairs.shape[-1]))
+            weight = terms.sum(1) / elbo_terms.shape[1]
+        steps = all_steps(batch.mask)[:, :latent.shape[1]]
         reward = (self.reward_decoder.reconstruction(latent, batch, steps) * pairs).sum((1, 2))
+        if weight is not None:
+            reward = reward * weight
         kl = (kl_to_previous(mean, logvar) * terms).sum(1)
         total = self.reward_coef * reward.mean() + self.kl_weight * (kl.sum() if self.kl_sum_over_trials else kl.mean())
         stats = {"reward_reconstruction": reward.mean(), "kl": kl.mean()}
         if self.state_decoder is not None:
             state = (self.state_decoder.reconstruction(latent, batch, steps) * pairs).sum((1, 2))
+            state = state if weight is None else state * weight
             total = total + self.state_coef * state.mean()
             stats["state_reconstruction"] = state.mean()
         stats["vae_loss"] = total
         return total, stats
+
+
+def subsample_terms(mask: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
+    """``[N, count]`` ELBO terms drawn uniformly with replacement from each trial's ``L_n + 1``
+    (``mask [N, L]``, on the CPU generator's device; moved to the mask's)."""
+    existing = mask.sum(1).cpu() + 1
+    draws = torch.rand(mask.shape[0], count, generator=generator)
+    return (draws * existing[:, None]).long().clamp(max=mask.shape[1]).to(mask.device)

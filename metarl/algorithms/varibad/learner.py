@@ -27,7 +27,7 @@ from metarl.algorithms.varibad.decoder import (
     TransitionRewardDecoder,
     VAEBatch,
 )
-from metarl.algorithms.varibad.elbo import TrialVAE
+from metarl.algorithms.varibad.elbo import TrialVAE, subsample_terms
 from metarl.algorithms.varibad.encoder import TrialEncoder
 from metarl.algorithms.varibad.policy import BeliefActor, BeliefPolicy, belief_input
 from metarl.envs.registry import EnvFactory
@@ -228,7 +228,10 @@ class VariBADLearner:
             batch = self.buffer.sample(vae_cfg.vae_batch_trials, self.generator)
             n, steps = batch.mask.shape
             noise = torch.randn(n, steps + 1, self.config.encoder.latent_dim, generator=self.generator).to(self.device)
-            loss, stats = self.vae.loss(batch, noise=noise)
+            elbo_terms = None
+            if vae_cfg.vae_subsample_elbos > 0:
+                elbo_terms = subsample_terms(batch.mask, vae_cfg.vae_subsample_elbos, self.generator)
+            loss, stats = self.vae.loss(batch, noise=noise, elbo_terms=elbo_terms)
             self.vae_optimizer.zero_grad(set_to_none=True)
             loss.backward()
             for module, limit in ((self.vae.encoder, vae_cfg.encoder_max_grad_norm),

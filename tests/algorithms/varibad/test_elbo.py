@@ -10,7 +10,14 @@ import torch
 from torch.distributions import Independent, Normal, kl_divergence
 
 from metarl.algorithms.varibad.decoder import CellRewardDecoder, GridCells, TransitionRewardDecoder, VAEBatch
-from metarl.algorithms.varibad.elbo import TrialVAE, all_steps, elbo_masks, gaussian_kl, kl_to_previous
+from metarl.algorithms.varibad.elbo import (
+    TrialVAE,
+    all_steps,
+    elbo_masks,
+    gaussian_kl,
+    kl_to_previous,
+    subsample_terms,
+)
 from metarl.algorithms.varibad.encoder import TrialEncoder
 
 
@@ -115,3 +122,27 @@ def test_batched_loss_equals_a_loop_over_trials(kind, kl_sum):
     assert loss.item() == pytest.approx(looped.item(), rel=1e-5)
     for got, expected in zip(grads, torch.autograd.grad(looped, list(vae.parameters())), strict=True):
         assert torch.allclose(got, expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["cells", "transition"])
+def test_subsampled_terms_are_an_unbiased_estimate_of_the_full_elbo(kind):
+    """One term t per trial, reweighted by (L_n + 1): averaged over every choice of t (enumerated,
+    so the expectation is exact) it is the full ELBO; and every term once is the full ELBO itself.
+    The reference's unweighted sum of the drawn terms fails the first check."""
+    lengths = [6, 6, 6]
+    batch = _batch(3, 6, lengths)
+    noise = torch.randn(3, 7, 3, generator=torch.Generator().manual_seed(4))
+    vae = _vae(kind, kl_sum=True)
+    full, _ = vae.loss(batch, noise=noise)
+    every, _ = vae.loss(batch, noise=noise, elbo_terms=torch.arange(7).expand(3, 7))
+    assert every.item() == pytest.approx(full.item(), rel=1e-6)
+    drawn = [vae.loss(batch, noise=noise, elbo_terms=torch.full((3, 1), t))[0] for t in range(7)]
+    assert torch.stack(drawn).mean().item() == pytest.approx(full.item(), rel=1e-5)
+
+
+def test_subsample_terms_stays_within_each_trials_own_terms():
+    mask = (torch.arange(8)[None] < torch.tensor([8, 3, 0])[:, None]).float()
+    terms = subsample_terms(mask, 500, torch.Generator().manual_seed(0))
+    assert terms.shape == (3, 500)
+    for n, length in enumerate([8, 3, 0]):
+        assert set(terms[n].tolist()) == set(range(length + 1))
