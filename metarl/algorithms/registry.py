@@ -28,7 +28,8 @@ ENTRY_POINT_GROUP = "metarl.algorithms"
 
 class RunnableConfig(Protocol):
     """The fields every algorithm's config carries, read by the generic edge that builds the
-    environment, the task set and the sampler (``metarl.building``)."""
+    environment, the task set and the sampler (``metarl.building``). The built-in configs inherit
+    them from ``metarl.algorithms.run_config.RunConfig``."""
 
     env: str
     seed: int

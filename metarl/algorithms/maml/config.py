@@ -15,6 +15,7 @@ import dataclasses
 from dataclasses import field
 from typing import Any, Literal
 
+from metarl.algorithms.run_config import RunConfig
 from metarl.config_cli import leaf_path, replace_leaves
 from metarl.errors import ConfigError
 from metarl.rl.returns import Truncation, check_truncation
@@ -108,22 +109,15 @@ def _group(cls: type) -> Any:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class MamlConfig:
+class MamlConfig(RunConfig):
     """All of a MAML run. The top-level fields are the ones generic code reads (``metarl.building``:
     env, seed, backend, ...); the algorithm's own settings sit in sub-configs. Every leaf keeps a
     flat name (``--inner-lr``, ``make_config(env, inner_lr=...)``, the presets' keys)."""
 
-    env: str = _f("navigation2d", "task family")
-    seed: int = _f(0, "seed of tasks, sampling and initialisation")
+    env: str = _f("navigation2d", "task family (see `metarl envs`)")
     iterations: int = _f(500, "meta-iterations")
-    device: str = _f("cpu", "torch device")
-    backend: str = _f("local", "sampling backend: local, or ray (pip install 'metarl[distributed]')")
-    workers: int = _f(1, "sampling slices / Ray workers (results depend on the seed and this, not on the backend)")
-    ray_address: str = _f("", "address of an existing Ray cluster; empty starts a local Ray instance")
     compile: bool = _f(False, "sample through torch.compile of the policy forward (falls back to eager if "
                              "compiling fails; pays for large batches, not at the presets' sizes on CPU)")
-    max_episode_steps: int = _f(0, "episode length limit; 0 keeps the env's own")
-    task_options: tuple[str, ...] = _f((), "task distribution options as name=value (e.g. arms=5)")
     policy: PolicyConfig = _group(PolicyConfig)
     sampling: SamplingConfig = _group(SamplingConfig)
     inner: InnerConfig = _group(InnerConfig)

@@ -15,6 +15,7 @@ import math
 from dataclasses import field
 from typing import Any, Literal
 
+from metarl.algorithms.run_config import RunConfig
 from metarl.config_cli import replace_leaves
 from metarl.envs.registry import FAMILIES, family
 from metarl.errors import ConfigError
@@ -96,21 +97,14 @@ class EvaluationConfig:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class PearlConfig:
+class PearlConfig(RunConfig):
     """All of a PEARL run. ``embedding`` picks what actor and critics are conditioned on: ``encoder``
     (PEARL: z ~ q(z | context)), ``task`` (the oracle: the task's standardised parameters, SAC
     given the task) or ``none`` (one multi-task SAC, no embedding); the last two are PEARL's
     baselines at the same env-step budget."""
 
-    env: str = field(metadata={"help": "task family (see `metarl envs`)"})
     preset: str = _f("", "the preset the config was made from")
-    seed: int = _f(0, "seed of tasks, environments and weights")
     iterations: int = _f(500, "meta-iterations (collection, then gradient_steps updates)")
-    device: str = _f("cpu", "torch device")
-    backend: str = _f("local", "sampling backend: local, or ray (metarl[distributed])")
-    workers: int = _f(1, "sampling slices / Ray workers (results depend on this)")
-    ray_address: str = _f("", "existing Ray cluster; empty starts a local instance")
-    task_options: tuple[str, ...] = _f((), "task distribution options as name=value")
     max_episode_steps: int = _f(0, "episode time limit; 0 = the env's default (oyster's max_path_length)")
     train_tasks: int = _f(100, "fixed train tasks drawn once from the train stream (oyster's n_train_tasks)")
     embedding: Embedding = _f("encoder", "what actor and critics see: encoder (PEARL), task (oracle), none")

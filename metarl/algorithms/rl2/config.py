@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import field
 from typing import Any, Literal
 
+from metarl.algorithms.run_config import RunConfig
 from metarl.config_cli import replace_leaves
 from metarl.envs.registry import FAMILIES, family
 from metarl.errors import ConfigError
@@ -83,24 +84,14 @@ class EvaluationConfig:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class RL2Config:
+class RL2Config(RunConfig):
     """All of an RL² run. The top-level fields are those generic code reads and the task set-up
     (trials of ``episodes_per_trial`` episodes, the task-aware oracle switch); the learner's own
     settings sit in sub-configs. Every leaf keeps a flat name (``--hidden-size``,
     ``make_config(env, lr=...)``, the presets' keys)."""
 
-    env: str = field(metadata=_help("task family (see `metarl envs`)"))
     preset: str = field(default="", metadata=_help("the preset / variant the config was made from"))
-    seed: int = field(default=0, metadata=_help("seed of tasks, environments and weights"))
     iterations: int = field(default=500, metadata=_help("meta-iterations (one PPO update each)"))
-    device: str = field(default="cpu", metadata=_help("torch device"))
-    backend: str = field(default="local", metadata=_help("sampling backend: local, or ray (metarl[distributed])"))
-    workers: int = field(default=1, metadata=_help("sampling slices / Ray workers (results depend on this)"))
-    ray_address: str = field(default="", metadata=_help("existing Ray cluster; empty starts a local instance"))
-    # --- the task set-up
-    task_options: tuple[str, ...] = field(
-        default=(), metadata=_help("task distribution options as name=value (the bandit's arms=10)"))
-    max_episode_steps: int = field(default=0, metadata=_help("episode time limit; 0 = the env's default"))
     episodes_per_trial: int = field(default=10, metadata=_help("n: episodes per trial on one task"))
     trials_per_iteration: int = field(default=256, metadata=_help("trials (= tasks) sampled per iteration"))
     task_aware: bool = field(default=False, metadata=_help("oracle: append the task parameters to observations"))

@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import field
 from typing import Any, Literal
 
+from metarl.algorithms.run_config import RunConfig
 from metarl.config_cli import replace_leaves
 from metarl.envs.registry import FAMILIES, family
 from metarl.errors import ConfigError
@@ -124,20 +125,12 @@ class EvaluationConfig:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class VariBADConfig:
+class VariBADConfig(RunConfig):
     """All of a VariBAD run: the generic fields, the trials (``episodes_per_trial`` episodes on one
     task is the BAMDP episode), then the learner's sub-configs."""
 
-    env: str = field(metadata=_help("task family (see `metarl envs`)"))
     preset: str = field(default="", metadata=_help("the preset the config was made from"))
-    seed: int = field(default=0, metadata=_help("seed of tasks, environments and weights"))
     iterations: int = field(default=1000, metadata=_help("meta-iterations (one PPO update and the VAE updates each)"))
-    device: str = field(default="cpu", metadata=_help("torch device"))
-    backend: str = field(default="local", metadata=_help("sampling backend: local, or ray (metarl[distributed])"))
-    workers: int = field(default=1, metadata=_help("sampling slices / Ray workers (results depend on this)"))
-    ray_address: str = field(default="", metadata=_help("existing Ray cluster; empty starts a local instance"))
-    task_options: tuple[str, ...] = field(default=(), metadata=_help("task distribution options as name=value"))
-    max_episode_steps: int = field(default=0, metadata=_help("episode time limit; 0 = the env's default"))
     episodes_per_trial: int = field(default=2, metadata=_help("episodes per trial (the BAMDP horizon) on one task"))
     trials_per_iteration: int = field(default=16, metadata=_help("trials (= tasks) sampled per iteration"))
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
