@@ -377,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("metarl: interrupted; the run keeps its last checkpoint", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`metarl envs | head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        return 141
 
 
 if __name__ == "__main__":

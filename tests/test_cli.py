@@ -114,3 +114,16 @@ def test_threads_flag_sets_torchs_threads_and_refuses_negative(tmp_path, capsys)
         assert "--threads must be >= 1 (0: torch's default), got -2" in capsys.readouterr().err
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_reader_that_goes_away_is_no_stack_trace(tmp_path):
+    """``metarl train ... --dry-run | head -1``: the pipe closes before the config is printed."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "metarl", "train", "rl2", "--env", "bandit", "--out",
+                             str(tmp_path / "r"), "--dry-run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert b"Traceback" not in err, err.decode()
+    assert proc.returncode == 141
