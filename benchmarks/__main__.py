@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("env_throughput", "sampler_throughput", "train_iteration", "maml_iteration", "rl2_throughput",
-              "varibad_throughput", "pearl_update", "memory")
+BENCHMARKS = ("env_throughput", "sampler_throughput", "mujoco_sampling", "train_iteration", "maml_iteration",
+              "rl2_throughput", "varibad_throughput", "pearl_update", "memory")
 
 
 def run_one(name: str, quick: bool) -> dict | None:
