@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -35,14 +35,9 @@ from metarl.envs.registry import EnvFactory, env_factory, family, make_distribut
 from metarl.policies import GaussianMLPPolicy
 from metarl.rollout import Sampler, make_sampler
 
-
-def _median_rate(fn: Callable[[], int], repeats: int) -> tuple[float, float]:
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        steps = fn()
-        rates.append(steps / (time.perf_counter() - start))
-    return statistics.median(rates), (max(rates) - min(rates)) / 2
+if __package__ in (None, ""):  # run as a script: python benchmarks/mujoco_sampling.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.sampler_throughput import _median_rate  # noqa: E402
 
 
 def _policy(obs_dim: int, act_dim: int) -> GaussianMLPPolicy:
