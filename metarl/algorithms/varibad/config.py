@@ -170,6 +170,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 # 15625 iterations are its 1e8 frames. Differences: every trial enters the VAE buffer (the vel
 # reference keeps 80%), the subsampled ELBO is reweighted (elbo.py), and `halfcheetah-dir`
 # observes 17 numbers (the MAML paper's) where the reference adds the torso's centre of mass.
+# Measured (README, 200 held-out tasks): halfcheetah-dir at 1500 iterations (9.6e6 frames, 86 min on
+# one thread) 882 in episode 1 against a task-aware PPO oracle's 930 at the same frames;
+# halfcheetah-vel-oyster at 1000 iterations (6.4e6) -101 against the oracle's -123.
 _CHEETAH = dict(
     episodes_per_trial=2, trials_per_iteration=16, iterations=15625,
     encoder_hidden_size=128, latent_dim=5, state_embed_size=32, action_embed_size=16, reward_embed_size=16,
