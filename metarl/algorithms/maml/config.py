@@ -115,7 +115,6 @@ class MamlConfig(RunConfig):
     flat name (``--inner-lr``, ``make_config(env, inner_lr=...)``, the presets' keys)."""
 
     env: str = _f("navigation2d", "task family (see `metarl envs`)")
-    iterations: int = _f(500, "meta-iterations")
     compile: bool = _f(False, "sample through torch.compile of the policy forward (falls back to eager if "
                              "compiling fails; pays for large batches, not at the presets' sizes on CPU)")
     policy: PolicyConfig = _group(PolicyConfig)

@@ -100,21 +100,17 @@ class TrialVAE(nn.Module):
         mean, logvar = self.posteriors(batch)
         latent = mean + (0.5 * logvar).exp() * noise
         terms, pairs = elbo_masks(batch.mask)
-        weight = None
-        if elbo_terms is not None:
+        if elbo_terms is not None:  # the drawn terms, each weighing (L_n + 1) / S of the full sum
             latent = latent.gather(1, elbo_terms[..., None].expand(-1, -1, latent.shape[-1]))
             pairs = pairs.gather(1, elbo_terms[..., None].expand(-1, -1, pairs.shape[-1]))
-            weight = terms.sum(1) / elbo_terms.shape[1]
+            pairs = pairs * (terms.sum(1) / elbo_terms.shape[1])[:, None, None]
         steps = all_steps(batch.mask)[:, :latent.shape[1]]
         reward = (self.reward_decoder.reconstruction(latent, batch, steps) * pairs).sum((1, 2))
-        if weight is not None:
-            reward = reward * weight
         kl = (kl_to_previous(mean, logvar) * terms).sum(1)
         total = self.reward_coef * reward.mean() + self.kl_weight * (kl.sum() if self.kl_sum_over_trials else kl.mean())
         stats = {"reward_reconstruction": reward.mean(), "kl": kl.mean()}
         if self.state_decoder is not None:
             state = (self.state_decoder.reconstruction(latent, batch, steps) * pairs).sum((1, 2))
-            state = state if weight is None else state * weight
             total = total + self.state_coef * state.mean()
             stats["state_reconstruction"] = state.mean()
         stats["vae_loss"] = total
