@@ -78,7 +78,7 @@ class TaskReplayBuffer:
         """Only the stored rows (each task's [0, size) in storage order, concatenated over tasks), with the sizes
         and write positions: what ``load_state_dict`` needs to continue bit-exactly."""
         valid = torch.arange(self.capacity, device=self.device)[None] < self._sizes[:, None]
-        return {"capacity": self.capacity, "sizes": torch.as_tensor(self.sizes), "tops": torch.as_tensor(self.tops),
+        return {"capacity": self.capacity, "sizes": torch.tensor(self.sizes), "tops": torch.tensor(self.tops),
                 **{name: value[valid].cpu() for name, value in self.data.items()}}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:

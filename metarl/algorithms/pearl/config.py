@@ -80,6 +80,9 @@ class CollectionConfig:
     extra_rl_steps_posterior: int = _f(400, "steps with z ~ posterior, to the RL buffer only "
                                             "(num_extra_rl_steps_posterior)")
     replay_capacity: int = _f(100_000, "RL replay transitions kept per train task (oldest overwritten)")
+    pipeline: bool = _f(False, "collect each iteration's data in a background thread while its gradient steps "
+                               "run on the data so far (one iteration stale; deterministic, see "
+                               "metarl.algorithms.pearl.pipeline)")
     checkpoint_buffers: bool = _f(True, "checkpoints hold the replay buffers (resume continues exactly); "
                                         "without, resume refills them with initial_steps per task")
 

@@ -32,6 +32,7 @@ from metarl.algorithms.pearl.buffer import TaskReplayBuffer
 from metarl.algorithms.pearl.config import PearlConfig
 from metarl.algorithms.pearl.inference import product_of_gaussians, sample_latent
 from metarl.algorithms.pearl.networks import ContextEncoder, QNetwork, TanhGaussianPolicy, VNetwork
+from metarl.algorithms.pearl.pipeline import BackgroundCollection
 from metarl.algorithms.pearl.sac import Batch, Noise, PearlNetworks, PearlUpdate
 from metarl.envs.registry import EnvFactory
 from metarl.rollout import Sampler
@@ -82,9 +83,13 @@ class PearlLearner:
         self.update = PearlUpdate(nets=self.nets, loss=config.loss, lr=config.optimizer.lr)
         self.rl_buffer, self.enc_buffer = self._buffers()
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
+        # the background collection's own stream (``pipeline``): the updates never draw from it
+        self.collect_generator = torch.Generator(device=self.device).manual_seed(
+            int(np.random.SeedSequence([config.seed, 1]).generate_state(1, np.uint64)[0] % 2**63))
         self.train_rng = tasks.train_rng()
         self.validation_set = tasks.validation_tasks(config.evaluation.validation_tasks)
         self.iteration, self.env_steps, self.initialised = 0, 0, False
+        self.background = BackgroundCollection(self) if config.collection.pipeline else None
 
     @property
     def latent_dim(self) -> int:
@@ -117,6 +122,8 @@ class PearlLearner:
 
     def close(self) -> None:
         """Release the sampler's workers (Ray actors), if any."""
+        if self.background is not None:
+            self.background.close()
         close = getattr(self.sampler, "close", None)
         if close is not None:
             close()
@@ -144,13 +151,18 @@ class PearlLearner:
         return sample_latent(mean, var, torch.randn(mean.shape, generator=generator, device=self.device))
 
     # ------------------------------------------------------------------ one iteration
+    def _initial_pool(self) -> int:
+        """``initial_steps`` per train task with z ~ prior, before the first update; its steps."""
+        col, self.initialised = self.config.collection, True
+        every = np.arange(len(self.train_tasks))
+        steps = collection.collect_prior(self, every, self.config.episodes(col.initial_steps)).steps
+        self.env_steps += steps
+        return steps
+
     def _collect(self) -> dict[str, float]:
         cfg, col = self.config, self.config.collection
+        pooled = 0 if self.initialised else self._initial_pool()
         steps, metrics = 0, {}
-        if not self.initialised and col.initial_steps:
-            every = np.arange(len(self.train_tasks))
-            steps += collection.collect_prior(self, every, cfg.episodes(col.initial_steps)).steps
-        self.initialised = True
         idx = np.sort(self.train_rng.choice(len(self.train_tasks), size=col.tasks_per_iteration, replace=False))
         self.enc_buffer.clear(idx)
         phases = (("prior", col.steps_prior, True), ("posterior", col.steps_posterior, True),
@@ -165,7 +177,7 @@ class PearlLearner:
         if "return_extra" in metrics and "return_posterior" not in metrics:
             metrics["return_posterior"] = metrics.pop("return_extra")
         self.env_steps += steps
-        return {**metrics, "env_steps": float(steps), "env_steps_total": float(self.env_steps)}
+        return {**metrics, "env_steps": float(steps + pooled), "env_steps_total": float(self.env_steps)}
 
     def _update(self) -> dict[str, float]:
         cfg, opt = self.config, self.config.optimizer
@@ -189,14 +201,30 @@ class PearlLearner:
         return {key: float(value) / opt.gradient_steps for key, value in totals.items()}
 
     def train_iteration(self, iteration: int) -> dict[str, float]:
-        started = time.perf_counter()
-        metrics = self._collect()
-        sampled = time.perf_counter()
-        metrics.update(self._update())
-        done = time.perf_counter()
+        if self.background is not None:
+            metrics = self._pipelined_iteration()
+        else:
+            started = time.perf_counter()
+            metrics = self._collect()
+            sampled = time.perf_counter()
+            metrics.update(self._update())
+            metrics.update(time_sampling=sampled - started, time_update=time.perf_counter() - sampled)
         self.iteration = iteration + 1
-        return {**metrics, "time_sampling": sampled - started, "time_update": done - sampled,
-                "gradient_steps_per_second": self.config.optimizer.gradient_steps / max(done - sampled, 1e-9)}
+        steps = self.config.optimizer.gradient_steps
+        return {**metrics, "gradient_steps_per_second": steps / max(metrics["time_update"], 1e-9)}
+
+    def _pipelined_iteration(self) -> dict[str, float]:
+        """This iteration's collection in the background while its updates run on the data so far
+        (``pipeline``); the first iteration gathers the initial pool first, so its updates have data."""
+        assert self.background is not None
+        pooled = 0 if self.initialised else self._initial_pool()
+        future = self.background.start(self)
+        started = time.perf_counter()
+        update = self._update()
+        updated = time.perf_counter()
+        metrics = self.background.finish(self, future)
+        metrics["env_steps"] += pooled
+        return {**metrics, **update, "time_update": updated - started, "time_waiting": time.perf_counter() - updated}
 
     def validate(self) -> float:
         """Mean return of the last trajectory of oyster's test protocol on the validation tasks."""
@@ -211,7 +239,8 @@ class PearlLearner:
         buffers = {"rl_buffer": self.rl_buffer.state_dict(), "enc_buffer": self.enc_buffer.state_dict()} \
             if self.config.collection.checkpoint_buffers else {}
         return {"nets": self.nets.state_dict(), "optimizers": self.update.state_dict(), **buffers,
-                "generator": self.generator.get_state(), "train_rng": json.dumps(self.train_rng.bit_generator.state),
+                "generator": self.generator.get_state(), "collect_generator": self.collect_generator.get_state(),
+                "train_rng": json.dumps(self.train_rng.bit_generator.state),
                 "sampler": self.sampler.state_dict(), "iteration": self.iteration, "env_steps": self.env_steps,
                 "initialised": self.initialised and bool(buffers)}
 
@@ -224,6 +253,8 @@ class PearlLearner:
             self.rl_buffer.load_state_dict(state["rl_buffer"])
             self.enc_buffer.load_state_dict(state["enc_buffer"])
         self.generator.set_state(state["generator"])
+        if "collect_generator" in state:  # checkpoints from before the pipeline have none
+            self.collect_generator.set_state(state["collect_generator"])
         self.train_rng.bit_generator.state = json.loads(state["train_rng"])
         self.sampler.load_state_dict(state["sampler"])
         self.iteration, self.env_steps = int(state["iteration"]), int(state["env_steps"])

@@ -86,3 +86,11 @@ def test_state_round_trip_holds_only_stored_rows_and_continues_identically():
         assert torch.equal(a[name], b[name])
     with pytest.raises(ValueError, match="does not fit"):
         _buffer(capacity=6).load_state_dict(state)
+
+
+def test_a_state_dict_is_a_snapshot_that_later_adds_leave_alone():
+    buf = _buffer(capacity=5)
+    buf.add(np.array([0]), _rows([0], 3), torch.ones(1, 3))
+    state = buf.state_dict()
+    buf.add(np.array([0, 1]), _rows([0, 1], 2), torch.ones(2, 2))
+    assert state["sizes"].tolist() == [3, 0, 0, 0] and state["tops"].tolist() == [3, 0, 0, 0]
