@@ -15,7 +15,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("env_throughput", "sampler_throughput", "mujoco_sampling", "train_iteration", "maml_iteration",
-              "rl2_throughput", "varibad_throughput", "pearl_update", "memory")
+              "rl2_throughput", "varibad_throughput", "pearl_update", "pearl_pipeline",
+              "memory")
 
 
 def run_one(name: str, quick: bool) -> dict | None:

@@ -184,3 +184,14 @@ def test_pearl_update_reference_is_the_same_step(capsys):
     for key in ("qf_loss", "vf_loss", "policy_loss", "kl"):
         assert abs(ours[key] - theirs[key]) <= 1e-4 * max(1.0, abs(theirs[key])), key
     assert result["ratio"] > 0
+
+
+def test_pearl_pipeline_times_both_loops(capsys):
+    from benchmarks import pearl_pipeline
+
+    pearl_pipeline.main(["--quick", "--no-ray", "--env", "navigation2d-sparse"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    local = result["local"]
+    assert result["env"] == "navigation2d-sparse" and local["ratio"] == local["serial"]["seconds"] / local[
+        "pipelined"]["seconds"]
+    assert local["pipelined"]["waiting"] >= 0 and local["serial"]["waiting"] == 0
