@@ -161,6 +161,29 @@ def _table(evaluations: dict[str, EvaluationResult]) -> list[str]:
     return lines
 
 
+def _class_success(evaluations: dict[str, EvaluationResult]) -> list[str]:
+    """Success rate against adaptation (episodes of a trial, gradient steps) per test task class, for
+    results whose tasks have classes (Meta-World): which classes adapt and which do not."""
+    lines: list[str] = []
+    for name, r in evaluations.items():
+        for key, by_class in r.details.items():
+            match = re.fullmatch(r"success_by_class_by_(\w+)", key)
+            if not match or not isinstance(by_class, dict) or not by_class:
+                continue
+            per, points = match.group(1), len(next(iter(by_class.values())))
+            overall = r.details.get(f"success_by_{per}", [])
+            ci95 = r.details.get(f"success_ci95_by_{per}", [float("nan")] * len(overall))
+            header = " | ".join(f"{per} {x}" for x in r.x[:points])
+            lines += [f"### {name} ({r.algorithm}): success rate by {per}, per class", "",
+                      f"| class | {header} |", "|---" * (points + 1) + "|"]
+            lines += [f"| {cls} | " + " | ".join(f"{v:.2f}" for v in rates) + " |" for cls, rates in by_class.items()]
+            if overall:
+                lines.append("| all (± 95%) | " + " | ".join(f"{m:.2f} ± {c:.2f}" for m, c in zip(overall, ci95,
+                                                                                            strict=True)) + " |")
+            lines.append("")
+    return lines
+
+
 def _paired(means: list[float], ci95: list[float] | None) -> str:
     ci95 = ci95 or [float("nan")] * len(means)
     return ", ".join(f"{m:+.2f} ± {c:.2f}" for m, c in zip(means, ci95, strict=True))
@@ -207,6 +230,9 @@ def write_report(runs: Sequence[Path | str], out: Path | str | None = None, *, l
         lines += ["## Inside the evaluations", "", *figures]
     if evaluations:
         lines += ["## Numbers", "", *_table(evaluations), ""]
+        by_class = _class_success(evaluations)
+        if by_class:
+            lines += ["## Success by task class", "", *by_class]
     for n, series in metrics.items():
         final = {k: v[-1][1] for k, v in series.items() if k in keys[n] and v}
         if final:

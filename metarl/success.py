@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import torch
 from gymnasium.vector import AutoresetMode
 
 from metarl.agents import Agent
@@ -93,6 +94,23 @@ def interval95(values: Sequence[float] | np.ndarray) -> float:
     seeds' success rates); 0 for a single value."""
     arr = np.asarray(values, dtype=np.float64)
     return 0.0 if arr.size < 2 else float(1.96 * arr.std(ddof=1) / math.sqrt(arr.size))
+
+
+def success_rates(success: np.ndarray | torch.Tensor, *, per: str, tasks: TaskBatch | None = None) -> dict[str, Any]:
+    """``success [tasks, points]`` (0/1, or each task's fraction of successful episodes at that point
+    of adaptation: an episode of a trial, a gradient step) as JSON-ready rates: ``success_by_{per}``
+    (the mean over tasks), ``success_ci95_by_{per}`` (95% half-interval over tasks) and, where
+    ``tasks`` carry class names (Meta-World's ``names()``), ``success_by_class_by_{per}``: each
+    class's mean, classes in first-seen order, so a report shows which classes adapt."""
+    arr = np.asarray(success.double().cpu() if isinstance(success, torch.Tensor) else success, dtype=np.float64)
+    out: dict[str, Any] = {f"success_by_{per}": arr.mean(0).tolist(),
+                           f"success_ci95_by_{per}": [interval95(column) for column in arr.T]}
+    names = tasks.names() if callable(getattr(tasks, "names", None)) else None
+    if names is not None:
+        names_arr = np.asarray(names)
+        out[f"success_by_class_by_{per}"] = {name: arr[names_arr == name].mean(0).tolist()
+                                             for name in dict.fromkeys(names)}
+    return out
 
 
 def evaluate_success(

@@ -54,3 +54,18 @@ def test_tensorboard_only_runs_are_read(tmp_path):
     (tmp_path / "a" / "metrics.csv").unlink()
     series = read_metrics(tmp_path / "a")
     assert [v for _, v in series["return_post"]] == [-30.0, -27.0, -24.0, -21.0, -18.0]
+
+
+def test_report_tables_success_by_class_against_adaptation(tmp_path):
+    run = tmp_path / "mw"
+    RunDirectory(path=run, config={"algorithm": "rl2"}).close()
+    details = {"success_by_episode": [0.25, 0.75], "success_ci95_by_episode": [0.1, 0.2],
+               "success_by_class_by_episode": {"reach-v3": [0.5, 1.0], "push-v3": [0.0, 0.5]}}
+    result = EvaluationResult(algorithm="rl2", env="metaworld-ml10", num_tasks=4, seed=0, axis="episode", x=[1, 2],
+                              curve=Curve(mean=[1.0, 2.0], ci95=[0.1, 0.1]), baselines={}, paired={},
+                              details=details)
+    (run / "evaluation_seed0.json").write_text(json.dumps(result.to_json()))
+    text = write_report([run]).read_text()
+    assert "## Success by task class" in text and "| class | episode 1 | episode 2 |" in text
+    assert "| reach-v3 | 0.50 | 1.00 |" in text and "| push-v3 | 0.00 | 0.50 |" in text
+    assert "| all (± 95%) | 0.25 ± 0.10 | 0.75 ± 0.20 |" in text

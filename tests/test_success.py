@@ -212,3 +212,49 @@ def test_a_family_supplies_its_own_task_set_to_the_build_and_others_get_a_split(
         del FAMILIES["listed-counting"]
     _, split = resolve_env(types.SimpleNamespace(env="navigation2d", seed=5, task_options=(), max_episode_steps=0))
     assert isinstance(split, TaskSplit) and split.seed == 5
+
+
+class NamedCountingTasks(CountingTasks):
+    """CountingTasks with Meta-World's ``names()``: task i of class ``"odd"`` or ``"even"``."""
+
+    def names(self):
+        return ["odd" if i % 2 else "even" for i in self.task_id]
+
+
+def test_success_rates_by_point_and_by_class():
+    from metarl.success import success_rates
+
+    tasks = NamedCountingTasks(length=[5] * 4, task_id=[0, 1, 2, 3])
+    success = np.array([[0, 0, 1], [1, 1, 1], [0, 1, 1], [0.5, 1, 1]])
+    rates = success_rates(success, per="step", tasks=tasks)
+    assert rates["success_by_step"] == [0.375, 0.75, 1.0]
+    assert rates["success_ci95_by_step"][2] == 0 and rates["success_ci95_by_step"][0] == interval95(success[:, 0])
+    assert rates["success_by_class_by_step"] == {"even": [0.0, 0.5, 1.0], "odd": [0.75, 1.0, 1.0]}
+    assert "success_by_class_by_step" not in success_rates(torch.tensor(success), per="step")
+
+
+def test_maml_batches_and_trial_summaries_carry_success_per_class():
+    from metarl.algorithms.maml.episodes import prepare_batch
+    from metarl.rl.trial_evaluation import summarize
+
+    tasks = NamedCountingTasks(length=[5, 5, 2, 5], task_id=[0, 1, 2, 3])
+    factory = _factory()
+    traj = Sampler(env_factory=factory, seed=0).collect(ObsMeanPolicy(), tasks, 2)
+    assert prepare_batch(traj, gamma=0.99, gae_lambda=1.0).success.tolist() == [0.0, 1.0, 0.0, 1.0]
+    plain = Sampler(env_factory=_factory(CountingEnv), seed=0).collect(ObsMeanPolicy(), tasks, 2)
+    assert prepare_batch(plain, gamma=0.99, gae_lambda=1.0).success is None
+    trials = Sampler(env_factory=factory, seed=0).collect_trials(CountingRecurrent(), tasks, episodes_per_trial=2)
+    summary = summarize(trials, tasks)
+    assert summary["success_by_episode"] == [0.5, 0.5]
+    assert summary["success_by_class_by_episode"] == {"even": [0.0, 0.0], "odd": [1.0, 1.0]}
+
+
+def test_maml_evaluation_reports_success_per_adaptation_step():
+    from metarl.algorithms.maml.evaluation import MamlEvalOptions, evaluate
+    from metarl.api import make
+
+    learner = make("maml", env="mountaincar-hills", iterations=1, hidden_sizes=(8,), meta_batch_size=2,
+                   episodes_per_task=1, validation_tasks=2, max_episode_steps=30, inner_lr=0.1).learner
+    result = evaluate(learner, num_tasks=4, seed=1, options=MamlEvalOptions(steps=2, episodes=2, pretrained=False))
+    rates = result.details["success_by_step"]
+    assert len(rates) == 3 and all(0.0 <= r <= 1.0 for r in rates) and len(result.details["success_ci95_by_step"]) == 3

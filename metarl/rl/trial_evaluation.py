@@ -18,6 +18,7 @@ import torch
 
 from metarl.errors import ConfigError
 from metarl.results import Curve, EvaluationResult, StepCurves
+from metarl.success import success_rates
 
 
 def _stderr(x: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -52,7 +53,7 @@ def trial_evaluation(
     holds the return per time step of episode 1, the agent's and each of ``played``'s.
     """
     episodes = trials.episodes_per_trial
-    out_details = {**summarize(trials), **(details or {})}
+    out_details = {**summarize(trials, tasks), **(details or {})}
     baseline_details = classic_baselines(env, tasks=tasks, episodes=episodes, seed=seed) if classic else {}
     curves = {name: Curve(mean=entry["mean_return_by_episode"], ci95=[]) for name, entry in baseline_details.items()}
     own = trials.episode_returns().double().cpu()
@@ -64,7 +65,7 @@ def trial_evaluation(
         theirs = other.episode_returns().double().cpu()
         curves[name] = Curve.from_samples(theirs.T)
         paired[f"minus {name}"] = Curve.from_samples((own - theirs).T)
-        baseline_details[name] = {"mean": float(theirs.sum(1).mean()), **summarize(other)}
+        baseline_details[name] = {"mean": float(theirs.sum(1).mean()), **summarize(other, tasks)}
     if own.shape[1] > 1:
         paired["gain over episode 1"] = Curve.from_samples((own - own[:, :1]).T)
     return EvaluationResult(
@@ -107,8 +108,9 @@ def first_episode_steps(trials: Any, baselines: Mapping[str, Any]) -> StepCurves
                       paired=paired)
 
 
-def summarize(trials: Any) -> dict[str, Any]:
-    """Trial and per-episode statistics of a ``TrialSequence`` as plain floats and lists."""
+def summarize(trials: Any, tasks: Any = None) -> dict[str, Any]:
+    """Trial and per-episode statistics of a ``TrialSequence`` as plain floats and lists (with the
+    success rates per class where ``tasks``, the trials' tasks, name their classes)."""
     by_episode = trials.episode_returns().double().cpu().numpy()  # [trials, n]
     totals = by_episode.sum(1)
     n = by_episode.shape[1]
@@ -117,9 +119,7 @@ def summarize(trials: Any) -> dict[str, Any]:
     reached = _reached(ended_by_goal, index, n)
     stderr_ep = _stderr(by_episode)
     success = trials.episode_success()  # [trials, n] where the env reports success
-    rates = {} if success is None else {
-        "success_by_episode": success.double().mean(0).tolist(),
-        "success_ci95_by_episode": (1.96 * _stderr(success.double().cpu().numpy())).tolist()}
+    rates = {} if success is None else success_rates(success, per="episode", tasks=tasks)
     return {
         **rates,
         "mean_trial_return": float(totals.mean()), "stderr": float(_stderr(totals[:, None])[0]),

@@ -33,7 +33,8 @@ class EpisodeBatch:
     ``advantages`` (normalised per task), ``old_log_probs [tasks, E, H]`` (of the sampling policy);
     ``value [tasks]``: mean reward-to-go per step divided by the advantage scale (the objective's
     value in the surrogate's units, for the DiCE sampling term); ``returns [tasks]``: mean
-    undiscounted episode return.
+    undiscounted episode return; ``success [tasks]``: the fraction of episodes that succeeded
+    (``info["success"]`` at any step, Meta-World's criterion), None where the env reports none.
     """
 
     obs: torch.Tensor
@@ -43,6 +44,7 @@ class EpisodeBatch:
     old_log_probs: torch.Tensor
     value: torch.Tensor
     returns: torch.Tensor
+    success: torch.Tensor | None = None
 
 
 def prepare_batch(traj: Trajectories, *, gamma: float, gae_lambda: float, truncation: Truncation = "bootstrap",
@@ -63,6 +65,7 @@ def prepare_batch(traj: Trajectories, *, gamma: float, gae_lambda: float, trunca
     return EpisodeBatch(
         obs=traj.obs, actions=traj.actions, mask=traj.mask, advantages=adv, old_log_probs=traj.log_probs,
         value=task_mean(returns_to_go, traj.mask) / scale, returns=traj.episode_returns().mean(1),
+        success=None if (won := traj.episode_success()) is None else won.to(dtype).mean(1),
     )
 
 
@@ -134,11 +137,15 @@ def _detached(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach() for k, v in params.items()}
 
 
-def adaptation_returns(
+def adaptation_curves(
     *, policy: nn.Module, sampler: Sampler, tasks: TaskBatch, episodes: int, step_sizes: Sequence[StepSize],
     gamma: float, gae_lambda: float, truncation: Truncation = "bootstrap",
-) -> torch.Tensor:
-    """``[steps + 1, tasks]`` mean episode return before adaptation and after each step."""
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``[steps + 1, tasks]`` mean episode return before adaptation and after each step, and the
+    fraction of those episodes that succeeded (None where the env reports no success)."""
     out = sample_adaptation(policy=policy, sampler=sampler, tasks=tasks, episodes=episodes, step_sizes=step_sizes,
                             gamma=gamma, gae_lambda=gae_lambda, truncation=truncation)
-    return torch.stack([b.returns for b in out.batches])
+    returns = torch.stack([b.returns for b in out.batches])
+    success = [b.success for b in out.batches]
+    return returns, None if any(s is None for s in success) else torch.stack(success)  # type: ignore[misc]
+

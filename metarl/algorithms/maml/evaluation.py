@@ -32,6 +32,7 @@ from metarl.algorithms.maml.learner import MamlLearner
 from metarl.config_cli import replace_leaves
 from metarl.results import Curve, EvaluationResult
 from metarl.runs import save_torch
+from metarl.success import success_rates
 from metarl.tasks import TaskBatch, check_count
 from metarl.training import Progress
 
@@ -127,8 +128,10 @@ def evaluate(
     torch.manual_seed(seed)
     details: dict[str, Any] = {"steps": steps, "step_sizes": lrs, "episodes_per_step": episodes,
                                "estimator": c.inner.estimator, "first_order": c.inner.first_order}
-    maml_curve = learner.post_adaptation_returns(tasks, lrs=lrs, episodes=episodes, seed=seed)
+    maml_curve, success = learner.post_adaptation(tasks, lrs=lrs, episodes=episodes, seed=seed)
     details.update(summarize(maml_curve))
+    if success is not None:  # Meta-World: the fraction of each task's episodes that succeeded, per step
+        details.update(success_rates(success.T, per="step", tasks=tasks))
     details["gain_by_task"] = (maml_curve[-1] - maml_curve[0]).tolist()  # [tasks], after the last step
     others: dict[str, MamlLearner] = dict(baselines or {})
     if options.pretrained:
@@ -140,9 +143,11 @@ def evaluate(
         print(f"adapting {', '.join(others)} on the same {num_tasks} tasks ({steps} steps x {episodes} episodes, "
               "all tasks at once)", file=sys.stderr, flush=True)
     for name, other in others.items():
-        curve = other.post_adaptation_returns(tasks, lrs=lrs, episodes=episodes, seed=seed)
+        curve, theirs = other.post_adaptation(tasks, lrs=lrs, episodes=episodes, seed=seed)
         curves[name], paired[f"minus {name}"] = Curve.from_samples(curve), Curve.from_samples(maml_curve - curve)
         detail[name] = _against(maml_curve, curve)
+        if theirs is not None:
+            detail[name].update(success_rates(theirs.T, per="step", tasks=tasks))
     if "pretrained" in detail:
         detail["pretrained"]["pretrain_iterations"] = pretrain_iterations
     for name, value in classic_returns(c.env, tasks).items():

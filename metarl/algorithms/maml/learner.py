@@ -25,7 +25,7 @@ from metarl.algorithms.maml.episodes import (
     EpisodeBatch,
     Replayed,
     SampledAdaptation,
-    adaptation_returns,
+    adaptation_curves,
     sample_adaptation,
 )
 from metarl.algorithms.maml.objectives import outer_surrogate, sampling_term, task_mean
@@ -225,11 +225,17 @@ class MamlLearner:
         """``[len(lrs) + 1, tasks]`` mean returns before and after each step, on the eval stream
         (restarted from ``seed`` when given, so learners compared on the same seed see the same
         start states)."""
+        return self.post_adaptation(tasks, lrs=lrs, episodes=episodes, seed=seed)[0]
+
+    def post_adaptation(self, tasks: TaskBatch, *, lrs: list[float], episodes: int,
+                        seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``post_adaptation_returns`` and, beside it, ``[len(lrs) + 1, tasks]`` the fraction of
+        each task's episodes that succeeded (None where the env reports no success)."""
         if seed is not None:
             self.eval_sampler.reseed(seed)
-        return adaptation_returns(policy=self.policy, sampler=self.eval_sampler, tasks=tasks, episodes=episodes,
-                                  step_sizes=self.inner_step_sizes(lrs), gamma=self.config.loss.gamma,
-                                  gae_lambda=self.config.loss.gae_lambda, truncation=self.config.loss.truncation)
+        return adaptation_curves(policy=self.policy, sampler=self.eval_sampler, tasks=tasks, episodes=episodes,
+                                 step_sizes=self.inner_step_sizes(lrs), gamma=self.config.loss.gamma,
+                                 gae_lambda=self.config.loss.gae_lambda, truncation=self.config.loss.truncation)
 
     def validate(self) -> float:
         c = self.config
