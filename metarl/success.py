@@ -116,7 +116,7 @@ def success_rates(success: np.ndarray | torch.Tensor, *, per: str, tasks: TaskBa
 def evaluate_success(
     make_agent: Callable[[TaskBatch], Agent], *, env: BatchedTaskEnv, tasks: TaskBatch,
     adaptation_episodes: int = 10, evaluation_episodes: int = 3, seed: int = 0,
-    groups: Sequence[str] | None = None, batch_size: int | None = None,
+    groups: Sequence[str] | None = None, batch_size: int | None = None, evaluation_feedback: bool = False,
 ) -> SuccessEvaluation:
     """Meta-World's evaluation protocol on ``env`` (a family that ``reports_success``) for ``tasks``.
 
@@ -128,6 +128,12 @@ def evaluate_success(
     (default: all at once; each a sub-environment of ``env``, whose tasks are changed here), batch
     k from ``env.reset(seed=seed + k)``. ``groups [T]`` names each task's class (default:
     ``tasks.names()`` where the task batch has it, as Meta-World's does).
+
+    ``evaluation_feedback``: whether agents ``observe`` the outcome of their steps in evaluation
+    episodes. Meta-World's ``evaluation`` gives its agent only observations there (``eval_action``;
+    ``step`` is called in adaptation episodes only), so a memory agent (RL²) gets no reward or episode
+    end to carry into its next step: off by default, to score as Meta-World does; on, a memory agent
+    keeps adapting through the evaluation episodes as it does within a training trial.
     """
     if not getattr(env, "reports_success", False):
         raise ConfigError(f"evaluate_success needs an env that reports success; {type(env).__name__} does not")
@@ -142,7 +148,7 @@ def evaluate_success(
     env.autoreset_mode = AutoresetMode.DISABLED
     try:
         parts = [_play(make_agent, env, tasks.take(np.arange(start, min(start + size, len(tasks)))),
-                       adaptation_episodes, evaluation_episodes, seed=seed + k)
+                       adaptation_episodes, evaluation_episodes, seed=seed + k, feedback=evaluation_feedback)
                  for k, start in enumerate(range(0, len(tasks), size))]
     finally:
         env.autoreset_mode, env.terminate_on_success = saved
@@ -152,7 +158,7 @@ def evaluate_success(
 
 
 def _play(make_agent: Callable[[TaskBatch], Agent], env: BatchedTaskEnv, tasks: TaskBatch, adaptation_episodes: int,
-          evaluation_episodes: int, *, seed: int) -> tuple[np.ndarray, ...]:
+          evaluation_episodes: int, *, seed: int, feedback: bool) -> tuple[np.ndarray, ...]:
     """The protocol on ``tasks`` (one sub-environment each): ``(success, returns [T, evaluation_episodes],
     adaptation_success, adaptation_returns [T, adaptation_episodes])``."""
     agents = [make_agent(tasks.take(i)) for i in range(len(tasks))]
@@ -168,7 +174,8 @@ def _play(make_agent: Callable[[TaskBatch], Agent], env: BatchedTaskEnv, tasks: 
             obs, _ = env.reset()
         evaluating = k >= adaptation_episodes
         (evaluated if evaluating else played).append(
-            _episode(env, agents, obs, deterministic=evaluating, stop_on_success=evaluating))
+            _episode(env, agents, obs, deterministic=evaluating, stop_on_success=evaluating,
+                     feedback=feedback or not evaluating))
 
     def stack(episodes: list[tuple[np.ndarray, np.ndarray]], i: int, dtype: type) -> np.ndarray:
         out = np.stack([e[i] for e in episodes], axis=1) if episodes else np.zeros((len(tasks), 0))
@@ -178,10 +185,10 @@ def _play(make_agent: Callable[[TaskBatch], Agent], env: BatchedTaskEnv, tasks: 
 
 
 def _episode(env: BatchedTaskEnv, agents: list[Agent], obs: np.ndarray, *, deterministic: bool,
-             stop_on_success: bool) -> tuple[np.ndarray, np.ndarray]:
+             stop_on_success: bool, feedback: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """One episode on every sub-environment at once from the reset observations ``obs [T, obs_dim]``:
     ``(return [T], success [T])``. A sub-env whose episode ended idles (autoreset is off) until all
-    have ended."""
+    have ended. ``feedback``: agents ``observe`` each step's outcome."""
     env.terminate_on_success = stop_on_success
     n = env.num_envs
     active = np.ones(n, dtype=bool)
@@ -193,7 +200,7 @@ def _episode(env: BatchedTaskEnv, agents: list[Agent], obs: np.ndarray, *, deter
         for i in np.flatnonzero(active):
             actions[i] = agents[i].act(obs[i], deterministic=deterministic)
         obs, reward, terminated, truncated, info = env.step(actions)
-        for i in np.flatnonzero(active):
+        for i in np.flatnonzero(active) if feedback else ():
             agents[i].observe(reward[i], terminated[i], truncated[i])
         total += np.where(active, reward, 0.0)
         success |= active & (np.asarray(info["success"]) > 0)

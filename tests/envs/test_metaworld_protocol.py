@@ -85,3 +85,36 @@ def test_metaworld_counts_the_first_episodes_to_end_so_two_sub_envs_per_class_in
     # sub-env 0 holds goals 0, 2, 4 (two of them succeed), sub-env 1 goals 1, 3, 5 (none does): two
     # rounds of three score a success, whatever the order, against one task in three
     assert rate == 2 / 3 and ours.success_rate == 1 / 3
+
+
+def test_a_trained_rl2_agent_scores_the_same_in_both_evaluations():
+    """A learned agent, not a script: RL² after one iteration on ML1 reach (its memory carried across
+    the adaptation episode into the evaluation ones, actions sampled while adapting). Both
+    protocols get a fresh agent per task from the same factory, whose action noise is seeded, and
+    Meta-World's reset ignores its seed, so the two must agree exactly. Meta-World's evaluation
+    episodes give the agent no feedback (``eval_action`` only): with it (``evaluation_feedback``)
+    the memory keeps adapting and the episodes differ."""
+    from metarl.algorithms.rl2 import make_agent
+    from metarl.api import make
+
+    task = "reach-v3"
+    learner = make("rl2", env="metaworld-ml1", task_options=("task=" + task,), iterations=1,
+                   trials_per_iteration=2, episodes_per_trial=2, hidden_size=8, minibatches=1,
+                   validation_tasks=2).learner
+    learner.train_iteration(0)
+    tasks = learner.tasks.test_tasks(GOALS)
+    env = learner.env_factory(tasks=tasks.take(0))
+    ours, fed = (evaluate_success(lambda t: make_agent(learner, t, adapted=False), env=env, tasks=tasks,
+                                  adaptation_episodes=1, evaluation_episodes=2, seed=0, evaluation_feedback=feedback)
+                 for feedback in (False, True))
+    env.close()
+    envs = metaworld.make_ml_envs_test(task, seed=0, meta_batch_size=1, total_tasks_per_cls=GOALS)
+    first = tasks.take(0)
+    rate, mean_return, per_class = metalearning_evaluation(
+        MetaWorldSide(lambda: make_agent(learner, first, adapted=False), 1), envs, num_evals=GOALS,
+        adaptation_episodes=1, evaluation_episodes=2)
+    envs.close()
+    assert ours.success_rate == rate and ours.by_group() == {task: per_class[task]}
+    assert ours.mean_return == pytest.approx(mean_return, rel=1e-6)
+    np.testing.assert_array_equal(fed.adaptation_returns, ours.adaptation_returns)
+    assert fed.mean_return != pytest.approx(mean_return, rel=1e-6)
