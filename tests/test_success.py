@@ -162,7 +162,8 @@ def test_protocol_counts_success_per_task_and_terminates_evaluation_episodes_on_
     lengths = [(4, 4), (4, 2), (2, 2), (4, 2)]
     for agent, (adapt_len, eval_len) in zip(agents, lengths, strict=True):
         assert agent.modes == [False] * (2 * adapt_len) + [True] * (3 * eval_len)
-        assert agent.observed == len(agent.modes) and agent.adapted == 1 and agent.resets == 5
+        # feedback in the adaptation episodes only, as metaworld.evaluation's eval_action gets none
+        assert agent.observed == 2 * adapt_len and agent.adapted == 1 and agent.resets == 5
     # returns: reward c + 1000 * task_id at count c
     np.testing.assert_array_equal(result.adaptation_returns[:, 0], [6, 4006, 4001, 12006])
     np.testing.assert_array_equal(result.returns[:, 0], [6, 2001, 4001, 6001])
@@ -170,6 +171,11 @@ def test_protocol_counts_success_per_task_and_terminates_evaluation_episodes_on_
     assert result.ci95 == pytest.approx(1.96 * np.std([0, 1, 0, 1], ddof=1) / 2)
     assert env.autoreset_mode == AutoresetMode.NEXT_STEP and not env.terminate_on_success  # restored
     assert result.to_json()["success_by_group"] == {"even": 0.0, "odd": 1.0}
+    agents.clear()
+    fed = evaluate_success(make, env=env, tasks=TASKS, adaptation_episodes=2, evaluation_episodes=3,
+                           evaluation_feedback=True)
+    assert [a.observed for a in agents] == [len(a.modes) for a in agents]
+    np.testing.assert_array_equal(fed.returns, result.returns)
 
 
 def test_protocol_in_batches_of_tasks_gives_the_same_result():
