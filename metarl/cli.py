@@ -1,4 +1,4 @@
-"""``metarl``: train | evaluate | adapt | report | baselines | envs | algorithms | bench.
+"""``metarl``: train | evaluate | adapt | success | report | baselines | envs | algorithms | bench.
 
 Algorithms and task families come from the registries (``metarl.algorithms.registry``,
 ``metarl.envs.registry``); ``--import MODULE`` (before the command, repeatable) imports a module of
@@ -312,6 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_evaluate(sub)
     _add_adapt(sub)
+    from metarl import success_command
+
+    p = sub.add_parser("success", help="success rate by Meta-World's evaluation protocol (envs that report success)")
+    success_command.add_arguments(p)
+    _add_threads(p)
+    p.set_defaults(func=success_command.main)
 
     p = sub.add_parser("report", help="Markdown report with plots of one or more runs")
     p.add_argument("runs", nargs="+", help="run directories (several: compared on one plot)")

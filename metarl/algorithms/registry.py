@@ -65,6 +65,9 @@ class AlgorithmSpec:
       ``baselines`` are other runs' learners (``--baseline RUN``), ``options`` an instance of
       ``eval_options`` (the algorithm's own evaluation settings) or None.
     - ``make_agent(learner, tasks, *, episodes, seed)``: an adapted ``Agent`` for one task (``adapt``).
+    - ``adapts_by_acting``: its agent adapts from the episodes it plays (a memory, a latent), so
+      ``make_agent(..., adapted=False)`` is a fresh agent that Meta-World's protocol can adapt by
+      playing; False: ``make_agent`` adapts with its own sampling (MAML's gradient steps).
     - ``eval_options``: a dataclass of evaluation settings, or None.
     - ``presets``: env name to the preset's overrides (for listings and ``--help``).
     - ``headline_metrics``: training metrics worth showing (progress line, report), last = main one.
@@ -85,6 +88,7 @@ class AlgorithmSpec:
     build_learner: Callable[..., MetaLearnerLike]
     evaluate: Callable[..., Any]
     make_agent: Callable[..., Any] | None = None
+    adapts_by_acting: bool = True
     eval_options: type | None = None
     presets: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     headline_metrics: tuple[str, ...] = ()

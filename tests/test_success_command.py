@@ -1,0 +1,58 @@
+"""``metarl success RUN``: Meta-World's protocol on a trained run, wired to each algorithm's agent
+(a fresh memory agent adapted by the protocol's own episodes; MAML adapted by its evaluation
+protocol first), on a family that reports success (``mountaincar-hills``: success = the goal hill)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from metarl.cli import main
+
+RL2 = ["--iterations", "1", "--trials-per-iteration", "4", "--validation-tasks", "2", "--hidden-size", "8",
+       "--minibatches", "1", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def rl2_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("success") / "rl2"
+    assert main(["train", "rl2", "--env", "mountaincar-hills", "--out", str(run), *RL2]) == 0
+    return run
+
+
+def test_a_memory_run_is_scored_by_the_protocol_with_its_adaptation_episodes(rl2_run, capsys):
+    from metarl import api
+    from metarl.algorithms.rl2 import make_agent
+    from metarl.success import evaluate_success
+
+    assert main(["success", str(rl2_run), "--tasks", "3", "--adaptation-episodes", "1", "--evaluation-episodes",
+                 "2", "--seed", "5", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (record["algorithm"], record["num_tasks"], record["adaptation_episodes"],
+            record["evaluation_episodes"], record["evaluation_feedback"]) == ("rl2", 3, 1, 2, False)
+    assert json.loads((rl2_run / "success_seed5.json").read_text()) == record
+    learner = api.load(rl2_run).learner
+    tasks = learner.tasks.test_tasks(3)
+    direct = evaluate_success(lambda t: make_agent(learner, t, adapted=False, seed=5),
+                              env=learner.env_factory(tasks=tasks.take(np.arange(1))), tasks=tasks,
+                              adaptation_episodes=1, evaluation_episodes=2, seed=5)
+    assert record["task_success"] == direct.task_success.tolist() and record["mean_return"] == direct.mean_return
+
+
+def test_a_gradient_run_adapts_by_its_own_protocol_first(tmp_path, capsys):
+    run = tmp_path / "maml"
+    assert main(["train", "maml", "--env", "mountaincar-hills", "--out", str(run), "--iterations", "1",
+                 "--meta-batch-size", "2", "--episodes-per-task", "1", "--inner-lr", "0.1", "--validation-tasks",
+                 "2", "--hidden-sizes", "8", "--eval-episodes", "1", "--eval-steps", "1", "--quiet"]) == 0
+    assert main(["success", str(run), "--tasks", "2", "--evaluation-episodes", "1", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert record["adaptation_episodes"] == 0 and record["adapts_by_acting"] is False and record["num_tasks"] == 2
+
+
+def test_a_family_without_success_is_a_clear_error(tmp_path, capsys):
+    run = tmp_path / "nav"
+    assert main(["train", "rl2", "--env", "navigation2d", "--out", str(run), *RL2]) == 0
+    assert main(["success", str(run), "--tasks", "2"]) != 0
+    assert "does not report success" in capsys.readouterr().err
