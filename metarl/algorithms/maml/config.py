@@ -140,6 +140,11 @@ PRESETS: dict[str, dict[str, Any]] = {
                  "max_episode_steps": 200,
                  "inner_lr": 0.05, "eval_lrs": (0.05, 0.025), "eval_episodes": 40, "max_kl": 0.01,
                  "gae_lambda": 0.95, "init_std": 1.0, "iterations": 500, "truncation": "terminal"},
+    # The navigation set-up (20 tasks x 20 episodes, inner lr 0.1, TRPO) on oyster's sparse point robot,
+    # for PEARL's comparison in env steps: 20-step episodes, so 8000 env steps an iteration and 4e6 in
+    # all (oyster's PEARL: 5e6). MAML learns from the sparse reward it is scored on (PEARL's critic gets
+    # oyster's dense one). Untuned; not yet run.
+    "navigation2d-sparse": {"normalize_actions": True, "iterations": 500, "truncation": "terminal"},
     "halfcheetah-vel": {"meta_batch_size": 40, "episodes_per_task": 20, "max_episode_steps": 200, "inner_lr": 0.1,
                         "eval_lrs": (0.1, 0.05), "eval_episodes": 20, "gae_lambda": 1.0, "iterations": 500,
                         "truncation": "terminal"},

@@ -134,6 +134,15 @@ PRESETS: dict[str, dict[str, Any]] = {
         gamma=0.99, gae_lambda=0.95, lr=2e-3, lr_decay=True, init_std=0.1, reward_input_scale=10.0, reward_scale=1.0,
         entropy_coef=0.0, value_norm=True, validation_tasks=100,
     ),
+    # oyster's sparse point robot, for PEARL's comparison in env steps (`metarl evaluate PEARL_RUN
+    # --trajectories 10 --baseline rl2=RUN`): trials of 10 episodes x 20 steps, the navigation
+    # preset's PPO otherwise, with the sparse reward (0..1) fed in unscaled; 64 x 200 steps an
+    # iteration, 400 iterations = 5.1e6 steps (oyster's PEARL: 5e6). Untuned; not yet run.
+    "navigation2d-sparse": dict(
+        episodes_per_trial=10, trials_per_iteration=64, hidden_size=64, iterations=400,
+        gamma=0.99, gae_lambda=0.95, lr=1e-3, lr_decay=True, init_std=0.1, reward_input_scale=1.0,
+        reward_scale=1.0, entropy_coef=0.0, value_norm=True, validation_tasks=100,
+    ),
     "pendulum": dict(
         episodes_per_trial=2, trials_per_iteration=64, hidden_size=128, iterations=500,
         gamma=0.99, gae_lambda=0.95, lr=1e-3, reward_input_scale=0.1, reward_scale=0.1, init_std=1.0,
