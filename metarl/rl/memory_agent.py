@@ -18,6 +18,7 @@ import torch
 from metarl.adapting import play_episode
 from metarl.agents import as_batch
 from metarl.errors import ConfigError
+from metarl.rl.task_features import with_features
 from metarl.tasks import TaskBatch, check_count
 
 
@@ -47,7 +48,6 @@ class MemoryAgent:
         """The next action; ``deterministic`` None: as the run evaluates (its ``eval_deterministic``)."""
         if deterministic is None:
             deterministic = self.learner.config.evaluation.eval_deterministic
-        from metarl.algorithms.rl2.oracle import with_features
         from metarl.rollout.slice_runner import sample_action
 
         batch, single = as_batch(obs, self.obs_dim)

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 
 from metarl.algorithms.rl2.config import RL2Config
-from metarl.algorithms.rl2.oracle import TaskAwarePolicy, TaskFeatures, with_features
 from metarl.algorithms.rl2.ppo import RunningNorm, TrialBatch, chunk_batch, ppo_loss, trial_advantages
 from metarl.envs.registry import EnvFactory
 from metarl.policies.memoryless import MemorylessActorCritic
 from metarl.policies.recurrent import RecurrentActorCritic
+from metarl.rl.task_features import TaskAwarePolicy, TaskFeatures, with_features
 from metarl.rollout import Sampler
 from metarl.rollout.sharding import concat_trials
 from metarl.rollout.trajectories import TrialSequence

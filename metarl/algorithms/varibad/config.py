@@ -133,6 +133,9 @@ class VariBADConfig(RunConfig):
     iterations: int = field(default=1000, metadata=_help("meta-iterations (one PPO update and the VAE updates each)"))
     episodes_per_trial: int = field(default=2, metadata=_help("episodes per trial (the BAMDP horizon) on one task"))
     trials_per_iteration: int = field(default=16, metadata=_help("trials (= tasks) sampled per iteration"))
+    task_aware: bool = field(default=False, metadata=_help(
+        "oracle: the policy sees the task's standardised parameters where it would see the belief, and "
+        "the VAE is not trained: VariBAD's own policy and PPO given the task"))
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
     vae: VAEConfig = field(default_factory=VAEConfig)

@@ -29,10 +29,11 @@ from metarl.algorithms.varibad.decoder import (
 )
 from metarl.algorithms.varibad.elbo import TrialVAE, subsample_terms
 from metarl.algorithms.varibad.encoder import TrialEncoder
-from metarl.algorithms.varibad.policy import BeliefActor, BeliefPolicy, belief_input
+from metarl.algorithms.varibad.policy import BeliefActor, BeliefPolicy, TaskActor, belief_input
 from metarl.envs.registry import EnvFactory
 from metarl.errors import ConfigError
 from metarl.rl.ppo import RunningNorm, ppo_objective, trial_advantages
+from metarl.rl.task_features import TaskAwarePolicy, TaskFeatures
 from metarl.rollout import Sampler
 from metarl.rollout.sharding import concat_trials
 from metarl.rollout.trajectories import TrialSequence
@@ -107,8 +108,10 @@ class VariBADLearner:
         self.env = env()
         obs_space, action_space = self.env.single_observation_space, self.env.single_action_space
         self.vae = build_vae(config, obs_space=obs_space, action_space=action_space, probe=self.env).to(self.device)
+        self.features = TaskFeatures(tasks) if config.task_aware else None  # the oracle's stand-in for the belief
         self.policy = self._make_policy(obs_space, action_space).to(self.device)
-        self.actor = BeliefActor(encoder=self.vae.encoder, policy=self.policy)
+        self.actor: Any = BeliefActor(encoder=self.vae.encoder, policy=self.policy) if self.features is None else \
+            TaskActor(policy=self.policy, feature_dim=self.features.dim)
         opt = config.optimizer
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=opt.lr, eps=opt.adam_eps)
         self.vae_optimizer = torch.optim.Adam(self.vae.parameters(), lr=config.vae.vae_lr)
@@ -128,7 +131,8 @@ class VariBADLearner:
     def _make_policy(self, obs_space: Any, action_space: Any) -> BeliefPolicy:
         cfg, discrete = self.config.policy, hasattr(action_space, "n")
         return BeliefPolicy(
-            obs_dim=int(np.prod(obs_space.shape)), belief_dim=2 * self.config.encoder.latent_dim,
+            obs_dim=int(np.prod(obs_space.shape)),
+            belief_dim=2 * self.config.encoder.latent_dim if self.features is None else self.features.dim,
             n_actions=int(action_space.n) if discrete else None,
             act_dim=None if discrete else int(np.prod(action_space.shape)), layers=cfg.policy_layers,
             state_embed=cfg.policy_state_embed, belief_embed=cfg.policy_belief_embed, norm_state=cfg.norm_state,
@@ -143,8 +147,9 @@ class VariBADLearner:
     # ------------------------------------------------------------------ acting
     @torch.no_grad()
     def collect(self, tasks: TaskBatch, *, deterministic: bool = False, seed: int | None = None) -> TrialSequence:
-        """One trial per task with the current encoder and policy."""
-        return self.sampler.collect_trials(self.actor, tasks, self.config.episodes_per_trial,
+        """One trial per task with the current encoder and policy (the oracle: the tasks' features)."""
+        acting = self.actor if self.features is None else TaskAwarePolicy(self.actor, self.features(tasks, self.device))
+        return self.sampler.collect_trials(acting, tasks, self.config.episodes_per_trial,
                                            deterministic=deterministic, seed=seed)
 
     def play(self, tasks: TaskBatch, *, seed: int, deterministic: bool | None = None,
@@ -166,13 +171,18 @@ class VariBADLearner:
         frac = min(iteration / max(self.config.iterations - 1, 1), 1.0)
         return opt.lr * (1.0 - frac * (1 - 1 / self.config.iterations)) if opt.lr_decay else opt.lr
 
-    def policy_batch(self, trials: TrialSequence) -> dict[str, torch.Tensor]:
-        """The real steps of ``trials`` as flat PPO rows: inputs (beliefs detached), the old
-        log-probabilities under the just-updated input normalisation (as the reference recomputes
-        them), the collected values, advantages (normalised) and value targets."""
+    def policy_batch(self, trials: TrialSequence, tasks: TaskBatch | None = None) -> dict[str, torch.Tensor]:
+        """The real steps of ``trials`` as flat PPO rows: inputs (beliefs detached; the oracle: the
+        features of ``tasks``, the trials' tasks), the old log-probabilities under the just-updated
+        input normalisation (as the reference recomputes them), the collected values, advantages
+        (normalised) and value targets."""
         cfg, mask = self.config.loss, trials.mask
-        mean, logvar = self.beliefs(trials)
-        belief = belief_input(mean[:, :-1], logvar[:, :-1])
+        if self.features is None:
+            mean, logvar = self.beliefs(trials)
+            belief = belief_input(mean[:, :-1], logvar[:, :-1])
+        else:
+            assert tasks is not None
+            belief = self.features(tasks, self.device)[:, None].expand(*mask.shape, -1)
         real = mask > 0
         self.policy.state_norm.update(trials.obs[real])
         self.policy.belief_norm.update(belief[real])
@@ -201,9 +211,9 @@ class VariBADLearner:
                              clip_range=cfg.clip_range, value_coef=cfg.value_coef, entropy_coef=cfg.entropy_coef,
                              old_values=take["old_values"] if cfg.clip_value else None, huber=cfg.huber_value)
 
-    def update_policy(self, trials: TrialSequence, *, lr: float) -> dict[str, float]:
+    def update_policy(self, trials: TrialSequence, *, lr: float, tasks: TaskBatch | None = None) -> dict[str, float]:
         opt = self.config.optimizer
-        rows = self.policy_batch(trials)
+        rows = self.policy_batch(trials, tasks)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         totals: dict[str, float] = {}
@@ -247,16 +257,19 @@ class VariBADLearner:
     def train_iteration(self, iteration: int) -> dict[str, float]:
         cfg = self.config
         started = time.perf_counter()
-        trials = self.collect(self.tasks.train_batch(cfg.trials_per_iteration, self.train_rng))
-        self.buffer.add(trials)
+        tasks = self.tasks.train_batch(cfg.trials_per_iteration, self.train_rng)
+        trials = self.collect(tasks)
+        oracle = self.features is not None
+        if not oracle:  # the oracle trains no VAE: no buffer
+            self.buffer.add(trials)
         self.frames += trials.num_steps()
         sampled = time.perf_counter()
         lr, stats = self._lr(iteration), {}
         updating = self.frames >= cfg.vae.precollect_frames
         if updating:
-            stats.update(self.update_policy(trials, lr=lr))
+            stats.update(self.update_policy(trials, lr=lr, tasks=tasks))
         policy_done = time.perf_counter()
-        if updating and cfg.vae.vae_updates > 0:
+        if updating and cfg.vae.vae_updates > 0 and not oracle:
             stats.update(self.update_vae())
         done = time.perf_counter()
         self.iteration = iteration + 1

@@ -143,3 +143,20 @@ class BeliefActor:
         hidden, obs = state
         hidden = self.encoder.advance(hidden, next_obs=next_obs, actions=action, rewards=reward, obs=obs)
         return hidden, obs
+
+
+class TaskActor:
+    """The oracle's actor (``task_aware``): ``BeliefPolicy`` on observations that carry the task's
+    features as their last ``feature_dim`` entries (``metarl.rl.task_features.TaskAwarePolicy`` appends them, as
+    does a ``MemoryAgent``), which stand in for the belief. No state beyond an empty ``[B, 0]``."""
+
+    def __init__(self, *, policy: BeliefPolicy, feature_dim: int) -> None:
+        self.policy, self.feature_dim, self.discrete = policy, feature_dim, policy.discrete
+
+    def initial_state(self, batch_size: int, device: torch.device | str) -> Any:
+        return torch.zeros(batch_size, 0, device=device)
+
+    def step(self, obs: torch.Tensor, prev_action: torch.Tensor, prev_reward: torch.Tensor, prev_done: torch.Tensor,
+             state: Any) -> tuple[Distribution, torch.Tensor, Any]:
+        dist, value = self.policy(obs[..., :-self.feature_dim], obs[..., -self.feature_dim:])
+        return dist, value, state

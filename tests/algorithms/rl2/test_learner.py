@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from metarl.algorithms import rl2
-from metarl.algorithms.rl2.oracle import TaskFeatures, with_features
 from metarl.cli import main
 from metarl.envs.registry import make_distribution
+from metarl.rl.task_features import TaskFeatures, with_features
 from metarl.tasks import TaskSplit
 
 TINY = dict(trials_per_iteration=16, hidden_size=8, iterations=3, validation_tasks=8, minibatches=2, ppo_epochs=1)

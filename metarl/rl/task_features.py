@@ -1,11 +1,11 @@
-"""The task-aware oracle: the same recurrent PPO, told the task's parameters.
+"""The task-aware oracle's input: a task's standardised parameters, beside the observation.
 
-RL² has to infer the task from its history; the oracle gets ``TaskBatch.features()`` appended to
-every observation, so the gap between the two measures what inference costs. It is built by the
-same ``RL2Learner`` with ``task_aware=True`` (``rl2.build_oracle``), trained on the same task
-distribution. Features are
-standardised with statistics of the distribution itself (raw parameters range from MountainCar's
-engine power ~1e-3 to gravity ~10).
+A meta-learner has to infer the task from its history; its oracle is the same learner told the
+task's parameters (``TaskBatch.features()``), so the gap between the two measures what inference
+costs. RL²'s (``task_aware=True``, ``rl2.build_oracle``) gets them appended to every observation;
+VariBAD's gets them where it would read its belief. Features are standardised with statistics of
+the distribution itself (raw parameters range from MountainCar's engine power ~1e-3 to gravity
+~10). ``TaskAwarePolicy`` wraps a policy for the sampler, appending each trial's features.
 """
 
 from __future__ import annotations
