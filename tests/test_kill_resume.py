@@ -33,6 +33,7 @@ KILLED_RUNS = {
               "--meta-batch", "3", "--batch-size", "16", "--embedding-batch-size", "16", "--replay-capacity",
               "500", "--validation-tasks", "3", *COMMON],
 }
+KILLED_RUNS["pearl-pipeline"] = [*KILLED_RUNS["pearl"], "--pipeline"]  # killed while the collection thread runs
 HEADLINE = {"rl2": "trial_return", "varibad": "trial_return", "pearl": "return_posterior"}
 
 
@@ -91,7 +92,7 @@ def _final_params(run: Path, algorithm: str = "rl2") -> dict[str, torch.Tensor]:
 
 @pytest.mark.parametrize("algorithm", sorted(KILLED_RUNS))
 def test_sigkill_at_several_points_then_resume_matches_the_uninterrupted_run(tmp_path, faults, algorithm):
-    train = KILLED_RUNS[algorithm]
+    train, algorithm = KILLED_RUNS[algorithm], KILLED_RUNS[algorithm][1]
     straight = tmp_path / "straight"
     proc = _cli(*train, "--out", str(straight))
     assert proc.wait(timeout=300) == 0, proc.stderr.read()
