@@ -13,17 +13,17 @@ from metarl.training import NumericalError, Trainer
 from .test_learner import TINY
 
 
-def test_a_nan_in_the_q_target_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, faults):
-    learner = pearl.build_learner(pearl.make_config("navigation2d-sparse", **TINY))
-    original = learner._collect
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_a_nan_in_the_q_target_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, faults, pipeline):
+    learner = pearl.build_learner(pearl.make_config("navigation2d-sparse", **TINY, pipeline=pipeline))
+    original = learner._update
 
     def poisoned(*args):
-        metrics = original(*args)
         if learner.iteration == 2:  # a reward the critic learns from turns NaN before iteration 2's updates
             learner.rl_buffer.data["critic_rewards"][:, :100] = float("nan")
-        return metrics
+        return original(*args)
 
-    learner._collect = poisoned
+    learner._update = poisoned
     run = RunDirectory(path=tmp_path / "run", config={"algorithm": "pearl"}, tensorboard=False)
     trainer = Trainer(learner=learner, run=run, iterations=5, env="navigation2d-sparse", validate_every=10,
                       checkpoint_every=1, quiet=True)
@@ -34,4 +34,5 @@ def test_a_nan_in_the_q_target_stops_training_and_keeps_the_last_good_checkpoint
     assert latest["iteration"] == 1
     assert all(torch.isfinite(v).all() for v in latest["learner"]["nets"].values())
     assert torch.isfinite(latest["learner"]["rl_buffer"]["critic_rewards"]).all()
+    learner.close()  # the background collection, if any, is waited for
     faults.survived("nan q target")
