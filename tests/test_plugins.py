@@ -77,7 +77,8 @@ def test_generic_modules_name_no_algorithm_or_family():
 
     root = Path(metarl.__file__).parent
     generic = [root / f for f in ("api.py", "training.py", "cli.py", "report.py", "results.py", "building.py",
-                                  "agents.py", "runs.py", "algorithms/registry.py", "envs/registry.py")]
+                                  "agents.py", "runs.py", "algorithms/registry.py", "envs/registry.py",
+                                  "success_command.py")]
     generic += sorted((root / "rollout").glob("*.py"))
     names = ["maml", "rl2", "rl²", "bandit", "pendulum", "navigation", "mountaincar", "tabular", "cheetah", "ant-",
              "gridworld"]
