@@ -5,7 +5,9 @@ The policy learns on-policy from the trials of its own iteration; the VAE learns
 distribution, not of the policy). Rows are whole trials padded to the longest trial length;
 ``lengths`` says how much of each is real. Discrete actions are kept as int16 and observations of
 the step's start only where something reads them, so that the buffer (part of every checkpoint,
-for an exact resume) stays small: 100 000 grid-world trials are about 80 MB.
+for an exact resume) stays small: 100 000 grid-world trials are about 80 MB. Storage is
+``torch.empty`` and nothing outside the first ``size`` rows is ever read, so on a CPU a large
+capacity costs memory only as it fills (and nothing for the task-aware oracle, which adds none).
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ class TrialBuffer:
         self.capacity, self.length, self.keep_obs, self.discrete = capacity, length, keep_obs, discrete
         self.device = torch.device(device)
         dev = self.device
-        self.next_obs = torch.zeros(capacity, length, obs_dim, device=dev)
-        self.obs = torch.zeros(capacity, length, obs_dim, device=dev) if keep_obs else None
-        self.actions = torch.zeros(capacity, length, *action_shape, device=dev,
+        self.next_obs = torch.empty(capacity, length, obs_dim, device=dev)
+        self.obs = torch.empty(capacity, length, obs_dim, device=dev) if keep_obs else None
+        self.actions = torch.empty(capacity, length, *action_shape, device=dev,
                                    dtype=torch.int16 if discrete else torch.float32)
-        self.rewards = torch.zeros(capacity, length, device=dev)
+        self.rewards = torch.empty(capacity, length, device=dev)
         self.lengths = torch.zeros(capacity, dtype=torch.long, device=dev)
         self.size, self.position = 0, 0
 
@@ -92,6 +94,5 @@ class TrialBuffer:
             raise ValueError(f"a buffer of {size} trials shaped {tuple(state['next_obs'].shape[1:])} does not fit "
                              f"this one ({self.capacity} trials shaped {tuple(self.next_obs.shape[1:])})")
         for key, tensor in self._fields().items():
-            tensor.zero_()
             tensor[:size] = state[key].to(self.device, tensor.dtype)
         self.size, self.position = size, int(state["position"])
