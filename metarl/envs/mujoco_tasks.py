@@ -20,7 +20,10 @@ Every family's horizon is 200 steps: the MAML paper's, oyster's ``max_path_lengt
 the finite difference over one control step of the torso's position (of the mass centre for the
 humanoid), as in ProMP, oyster and varibad. Action spaces are Gymnasium's; the sources'
 ``[-1, 1]`` normalisation (rllab's ``normalize``, oyster's ``NormalizedBoxEnv``: rescale and clip)
-is the policy's ``action_bounds``, so a control cost is on the clipped action, as in the sources.
+is the policy's ``action_bounds`` (MAML's locomotion presets; PEARL's tanh squashes), so there a
+control cost is on the clipped action, as in the sources. RL²'s and VariBAD's Gaussian policies
+send their raw sample, as varibad does by default: MuJoCo clamps the control, and Gymnasium's cost
+is on the raw sample.
 
 These need the optional extra ``metarl[mujoco]``; the family modules import only Gymnasium, and
 MuJoCo is loaded when an env is built, so listing the families and drawing tasks work without it.
