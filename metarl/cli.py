@@ -28,7 +28,7 @@ from metarl import api
 from metarl.algorithms.registry import algorithm, algorithms, import_plugins
 from metarl.config_cli import config_to_dict, flag_specs, get_leaf, help_text, parse_config
 from metarl.errors import ConfigError, UserError
-from metarl.training import TrainingInterrupted
+from metarl.training import NumericalError, TrainingInterrupted
 
 
 # ----------------------------------------------------------------------------- envs
@@ -373,6 +373,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"metarl: error: {err}", file=sys.stderr)
         return 2
+    except NumericalError as err:  # the run diverged: its files are whole, the latest checkpoint the last good one
+        if os.environ.get("METARL_DEBUG"):
+            raise
+        run = getattr(args, "resume", None) or getattr(args, "out", None)
+        where = f"; {run}'s latest checkpoint is the last good one" if run else ""
+        print(f"metarl: {err}{where} (METARL_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 3
     except TrainingInterrupted as err:
         print(f"metarl: {err}", file=sys.stderr)
         if err.run is not None:

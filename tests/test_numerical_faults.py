@@ -89,3 +89,23 @@ def test_a_nan_gradient_mid_update_is_reported_as_a_numerical_fault(tmp_path, fa
         trainer.run_loop()
     assert load_checkpoint(run.latest_checkpoint())["iteration"] == 1
     faults.survived("nan gradient")
+
+
+def test_the_cli_reports_a_divergence_in_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    from metarl.algorithms.rl2.learner import RL2Learner
+    from metarl.cli import main
+
+    original = RL2Learner.train_iteration
+
+    def diverging(self, iteration):
+        metrics = original(self, iteration)
+        return {**metrics, "approx_kl": float("inf")} if iteration == 1 else metrics
+
+    monkeypatch.setattr(RL2Learner, "train_iteration", diverging)
+    out = tmp_path / "run"
+    code = main(["train", "rl2", "--env", "bandit", "--out", str(out), "--iterations", "3", "--trials-per-iteration",
+                 "4", "--validation-tasks", "2", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "iteration 1: approx_kl is inf; training stopped" in err and str(out) in err
+    assert "Traceback" not in err

@@ -87,6 +87,9 @@ class RunningNorm:
         self.mean, self.var, self.count = float(state["mean"]), float(state["var"]), float(state["count"])
 
 
+MAX_LOG_RATIO = 20.0
+
+
 def _value_error(values: torch.Tensor, targets: torch.Tensor, huber: bool) -> torch.Tensor:
     return F.smooth_l1_loss(values, targets, reduction="none") if huber else (values - targets).pow(2)
 
@@ -105,7 +108,13 @@ def ppo_objective(
     """
     steps = mask.sum().clamp(min=1.0)
     log_probs = dist.log_prob(actions)
-    ratio = torch.exp((log_probs - old_log_probs) * mask)
+    # A Gaussian with a small std whose mean drifts outside a clipped action range (where the reward
+    # cannot see it) can move a stored action's log-probability by a hundred in one epoch. The KL
+    # estimate then took log(exp(-110)) = log(0) = -inf, stopping an RL² run on an infinite
+    # approx_kl (it is computed from the log-ratio now), and exp(+90) overflows float32. Beyond the
+    # bound (ratio 4.9e8 or 2e-9) a sample gives no gradient; within it nothing changes.
+    log_ratio = ((log_probs - old_log_probs) * mask).clamp(-MAX_LOG_RATIO, MAX_LOG_RATIO)
+    ratio = torch.exp(log_ratio)
     surrogate = torch.min(ratio * advantages, torch.clamp(ratio, 1 - clip_range, 1 + clip_range) * advantages)
     policy_loss = -(surrogate * mask).sum() / steps
     error = _value_error(values, targets, huber)
@@ -116,7 +125,7 @@ def ppo_objective(
     entropy = (dist.entropy() * mask).sum() / steps
     loss = policy_loss + value_coef * value_loss - entropy_coef * entropy
     with torch.no_grad():
-        approx_kl = (((ratio - 1) - torch.log(ratio)) * mask).sum() / steps
+        approx_kl = (((ratio - 1) - log_ratio) * mask).sum() / steps
         clip_fraction = (((ratio - 1).abs() > clip_range).float() * mask).sum() / steps
     stats = {"policy_loss": float(policy_loss.detach()), "value_loss": float(value_loss.detach()),
              "entropy": float(entropy.detach()), "approx_kl": float(approx_kl), "clip_fraction": float(clip_fraction)}
