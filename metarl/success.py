@@ -117,6 +117,7 @@ def evaluate_success(
     make_agent: Callable[[TaskBatch], Agent], *, env: BatchedTaskEnv, tasks: TaskBatch,
     adaptation_episodes: int = 10, evaluation_episodes: int = 3, seed: int = 0,
     groups: Sequence[str] | None = None, batch_size: int | None = None, evaluation_feedback: bool = False,
+    batched: bool = False,
 ) -> SuccessEvaluation:
     """Meta-World's evaluation protocol on ``env`` (a family that ``reports_success``) for ``tasks``.
 
@@ -134,6 +135,11 @@ def evaluate_success(
     ``step`` is called in adaptation episodes only), so a memory agent (RL²) gets no reward or episode
     end to carry into its next step: off by default, to score as Meta-World does; on, a memory agent
     keeps adapting through the evaluation episodes as it does within a training trial.
+
+    ``batched``: ``make_agent(tasks)`` gives one agent for a whole batch of tasks, a row each, whose
+    ``act(obs [T, obs_dim], deterministic=, rows=)`` and ``observe(reward, terminated, truncated,
+    next_obs, rows=)`` leave the rows outside the bool mask ``rows [T]`` as they were (a memory
+    agent: ``MemoryAgent``), so each step is one forward for every task; otherwise an agent per task.
     """
     if not getattr(env, "reports_success", False):
         raise ConfigError(f"evaluate_success needs an env that reports success; {type(env).__name__} does not")
@@ -148,7 +154,8 @@ def evaluate_success(
     env.autoreset_mode = AutoresetMode.DISABLED
     try:
         parts = [_play(make_agent, env, tasks.take(np.arange(start, min(start + size, len(tasks)))),
-                       adaptation_episodes, evaluation_episodes, seed=seed + k, feedback=evaluation_feedback)
+                       adaptation_episodes, evaluation_episodes, seed=seed + k, feedback=evaluation_feedback,
+                       batched=batched)
                  for k, start in enumerate(range(0, len(tasks), size))]
     finally:
         env.autoreset_mode, env.terminate_on_success = saved
@@ -157,24 +164,56 @@ def evaluate_success(
                              adaptation_returns=adaptation_returns, groups=None if groups is None else list(groups))
 
 
+class _EachTask:
+    """A batch of one-task agents seen as one agent over ``[T]`` rows (row i: task i's agent), for
+    agents that cannot act for several tasks at once (MAML's adapted parameters, PEARL's posterior)."""
+
+    def __init__(self, agents: list[Agent]) -> None:
+        self.agents = agents
+
+    def act(self, obs: np.ndarray, *, deterministic: bool, rows: np.ndarray) -> np.ndarray:
+        actions = [self.agents[i].act(obs[i], deterministic=deterministic) for i in np.flatnonzero(rows)]
+        out = np.zeros((len(self.agents), *np.shape(actions[0])), dtype=np.asarray(actions[0]).dtype)
+        out[rows] = actions
+        return out
+
+    def observe(self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, next_obs: np.ndarray,
+                *, rows: np.ndarray) -> None:
+        for i in np.flatnonzero(rows):
+            self.agents[i].observe(reward[i], terminated[i], truncated[i], next_obs=next_obs[i])
+
+    def reset(self) -> None:
+        for agent in self.agents:
+            agent.reset()
+
+    def adapt(self) -> None:
+        for agent in self.agents:
+            if callable(getattr(agent, "adapt", None)):
+                agent.adapt()
+
+
+def _agents(make_agent: Callable[[TaskBatch], Agent], tasks: TaskBatch, batched: bool) -> Any:
+    if batched:  # one agent, a row per task: act(obs [T], rows=...), observe(..., rows=...)
+        return make_agent(tasks)
+    return _EachTask([make_agent(tasks.take(i)) for i in range(len(tasks))])
+
+
 def _play(make_agent: Callable[[TaskBatch], Agent], env: BatchedTaskEnv, tasks: TaskBatch, adaptation_episodes: int,
-          evaluation_episodes: int, *, seed: int, feedback: bool) -> tuple[np.ndarray, ...]:
+          evaluation_episodes: int, *, seed: int, feedback: bool, batched: bool) -> tuple[np.ndarray, ...]:
     """The protocol on ``tasks`` (one sub-environment each): ``(success, returns [T, evaluation_episodes],
     adaptation_success, adaptation_returns [T, adaptation_episodes])``."""
-    agents = [make_agent(tasks.take(i)) for i in range(len(tasks))]
+    agent = _agents(make_agent, tasks, batched)
     env.set_tasks(tasks, 1)
     obs, _ = env.reset(seed=seed)
     played, evaluated = [], []
     for k in range(adaptation_episodes + evaluation_episodes):
-        if k == adaptation_episodes:
-            for agent in agents:
-                if callable(getattr(agent, "adapt", None)):
-                    agent.adapt()
+        if k == adaptation_episodes and callable(getattr(agent, "adapt", None)):
+            agent.adapt()
         if k > 0:
             obs, _ = env.reset()
         evaluating = k >= adaptation_episodes
         (evaluated if evaluating else played).append(
-            _episode(env, agents, obs, deterministic=evaluating, stop_on_success=evaluating,
+            _episode(env, agent, obs, deterministic=evaluating, stop_on_success=evaluating,
                      feedback=feedback or not evaluating))
 
     def stack(episodes: list[tuple[np.ndarray, np.ndarray]], i: int, dtype: type) -> np.ndarray:
@@ -184,24 +223,24 @@ def _play(make_agent: Callable[[TaskBatch], Agent], env: BatchedTaskEnv, tasks: 
     return (stack(evaluated, 1, bool), stack(evaluated, 0, float), stack(played, 1, bool), stack(played, 0, float))
 
 
-def _episode(env: BatchedTaskEnv, agents: list[Agent], obs: np.ndarray, *, deterministic: bool,
+def _episode(env: BatchedTaskEnv, agent: Any, obs: np.ndarray, *, deterministic: bool,
              stop_on_success: bool, feedback: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """One episode on every sub-environment at once from the reset observations ``obs [T, obs_dim]``:
     ``(return [T], success [T])``. A sub-env whose episode ended idles (autoreset is off) until all
-    have ended. ``feedback``: agents ``observe`` each step's outcome."""
+    have ended, and its row of ``agent`` neither acts nor observes. ``feedback``: the agent
+    ``observe``s each step's outcome (``next_obs`` the observation it led to)."""
     env.terminate_on_success = stop_on_success
     n = env.num_envs
     active = np.ones(n, dtype=bool)
     total, success = np.zeros(n), np.zeros(n, dtype=bool)
-    actions = np.zeros((n, *env.single_action_space.shape), dtype=env.single_action_space.dtype)
-    for agent in agents:
-        agent.reset()
+    idle = np.zeros((n, *env.single_action_space.shape), dtype=env.single_action_space.dtype)
+    agent.reset()
     while active.any():
-        for i in np.flatnonzero(active):
-            actions[i] = agents[i].act(obs[i], deterministic=deterministic)
-        obs, reward, terminated, truncated, info = env.step(actions)
-        for i in np.flatnonzero(active) if feedback else ():
-            agents[i].observe(reward[i], terminated[i], truncated[i])
+        actions = np.where(active.reshape(-1, *[1] * (idle.ndim - 1)),
+                           agent.act(obs, deterministic=deterministic, rows=active), idle)
+        obs, reward, terminated, truncated, info = env.step(actions.astype(idle.dtype))
+        if feedback:
+            agent.observe(reward, terminated, truncated, obs, rows=active)
         total += np.where(active, reward, 0.0)
         success |= active & (np.asarray(info["success"]) > 0)
         active &= ~(terminated | truncated)

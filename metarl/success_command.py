@@ -53,6 +53,7 @@ def run_success(run: str | Path, *, num_tasks: int | None = None, seed: int = 0,
         if not getattr(env, "reports_success", False):
             raise ConfigError(f"{learner.config.env} does not report success; Meta-World's protocol needs a family "
                               "whose env reports info['success'] (the metaworld-* families do)")
+        batched = spec.adapts_by_acting and spec.batched_agent
         if spec.adapts_by_acting:
             def make(task: Any) -> Any:
                 return spec.make_agent(learner, task, adapted=False, seed=seed)
@@ -63,7 +64,7 @@ def run_success(run: str | Path, *, num_tasks: int | None = None, seed: int = 0,
             adapt = 0
         result = evaluate_success(make, env=env, tasks=tasks, adaptation_episodes=adapt,
                                   evaluation_episodes=evaluation_episodes, seed=seed, batch_size=batch_size,
-                                  evaluation_feedback=feedback)
+                                  evaluation_feedback=feedback, batched=batched)
     finally:
         if env is not None:
             env.close()

@@ -136,7 +136,7 @@ class RecordingAgent:
         self.modes.append(deterministic)
         return np.zeros(1, np.float32)
 
-    def observe(self, reward, terminated, truncated):
+    def observe(self, reward, terminated, truncated, next_obs=None):
         self.observed += 1
 
     def reset(self):

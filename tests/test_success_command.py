@@ -37,7 +37,7 @@ def test_a_memory_run_is_scored_by_the_protocol_with_its_adaptation_episodes(rl2
     tasks = learner.tasks.test_tasks(3)
     direct = evaluate_success(lambda t: make_agent(learner, t, adapted=False, seed=5),
                               env=learner.env_factory(tasks=tasks.take(np.arange(1))), tasks=tasks,
-                              adaptation_episodes=1, evaluation_episodes=2, seed=5)
+                              adaptation_episodes=1, evaluation_episodes=2, seed=5, batched=True)
     assert record["task_success"] == direct.task_success.tolist() and record["mean_return"] == direct.mean_return
 
 
@@ -56,3 +56,47 @@ def test_a_family_without_success_is_a_clear_error(tmp_path, capsys):
     assert main(["train", "rl2", "--env", "navigation2d", "--out", str(run), *RL2]) == 0
     assert main(["success", str(run), "--tasks", "2"]) != 0
     assert "does not report success" in capsys.readouterr().err
+
+
+def test_one_batched_memory_agent_equals_an_agent_per_task_with_finished_rows_frozen(rl2_run):
+    from metarl import api
+    from metarl.algorithms.rl2 import make_agent
+
+    learner = api.load(rl2_run).learner
+    tasks = learner.tasks.test_tasks(3)
+    batched = make_agent(learner, tasks, adapted=False)
+    single = [make_agent(learner, tasks.take(i), adapted=False) for i in range(3)]
+    rng = np.random.default_rng(0)
+    obs_dim = learner.env.single_observation_space.shape[0]
+    for step in range(12):  # rows drop out and come back, as episodes end at different steps
+        rows = rng.random(3) < 0.6 if step % 4 else np.ones(3, dtype=bool)
+        if not rows.any():
+            continue
+        obs = rng.normal(size=(3, obs_dim)).astype(np.float32)
+        actions = batched.act(obs, deterministic=True, rows=rows)
+        reward, done = rng.normal(size=3).astype(np.float32), rng.random(3) < 0.2
+        batched.observe(reward, done, np.zeros(3, dtype=bool), obs, rows=rows)
+        for i in np.flatnonzero(rows):
+            np.testing.assert_allclose(actions[i], single[i].act(obs[i], deterministic=True), rtol=1e-5, atol=1e-6)
+            single[i].observe(reward[i], done[i], False, obs[i])
+    for i in range(3):
+        np.testing.assert_allclose(batched.state[:, i].numpy(), single[i].state[:, 0].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_belief_run_is_scored_with_its_transitions_observed(tmp_path, capsys):
+    run = tmp_path / "varibad"
+    assert main(["train", "varibad", "--env", "mountaincar-hills", "--out", str(run), "--iterations", "1",
+                 "--trials-per-iteration", "2", "--validation-tasks", "2", "--quiet"]) == 0
+    assert main(["success", str(run), "--tasks", "2", "--adaptation-episodes", "1", "--evaluation-episodes", "1",
+                 "--json"]) == 0
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (record["algorithm"], record["num_tasks"], record["adaptation_episodes"]) == ("varibad", 2, 1)
+    from metarl import api
+    from metarl.algorithms.varibad import make_agent
+    from metarl.success import evaluate_success
+
+    learner = api.load(run).learner
+    tasks = learner.tasks.test_tasks(2)
+    per_task = evaluate_success(lambda t: make_agent(learner, t, adapted=False), tasks=tasks, adaptation_episodes=1,
+                                env=learner.env_factory(tasks=tasks.take(np.arange(1))), evaluation_episodes=1)
+    assert per_task.success.shape == (2, 1)

@@ -68,6 +68,9 @@ class AlgorithmSpec:
     - ``adapts_by_acting``: its agent adapts from the episodes it plays (a memory, a latent), so
       ``make_agent(..., adapted=False)`` is a fresh agent that Meta-World's protocol can adapt by
       playing; False: ``make_agent`` adapts with its own sampling (MAML's gradient steps).
+    - ``batched_agent``: ``make_agent(learner, tasks, adapted=False)`` takes several tasks and gives
+      one agent with a row each, whose ``act`` and ``observe`` take a ``rows`` mask (``MemoryAgent``),
+      so Meta-World's protocol steps every task in one forward.
     - ``eval_options``: a dataclass of evaluation settings, or None.
     - ``presets``: env name to the preset's overrides (for listings and ``--help``).
     - ``headline_metrics``: training metrics worth showing (progress line, report), last = main one.
@@ -89,6 +92,7 @@ class AlgorithmSpec:
     evaluate: Callable[..., Any]
     make_agent: Callable[..., Any] | None = None
     adapts_by_acting: bool = True
+    batched_agent: bool = False
     eval_options: type | None = None
     presets: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     headline_metrics: tuple[str, ...] = ()

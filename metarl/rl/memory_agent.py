@@ -44,8 +44,10 @@ class MemoryAgent:
         self.prev_reward = self.prev_done = None
 
     @torch.no_grad()
-    def act(self, obs: np.ndarray, *, deterministic: bool | None = None) -> np.ndarray:
-        """The next action; ``deterministic`` None: as the run evaluates (its ``eval_deterministic``)."""
+    def act(self, obs: np.ndarray, *, deterministic: bool | None = None, rows: np.ndarray | None = None) -> np.ndarray:
+        """The next action; ``deterministic`` None: as the run evaluates (its ``eval_deterministic``).
+        ``rows [B]`` (bool): only those rows step their memory (the others' episodes have ended;
+        their actions are returned but their state stays), so B tasks can share one forward."""
         if deterministic is None:
             deterministic = self.learner.config.evaluation.eval_deterministic
         from metarl.rollout.slice_runner import sample_action
@@ -61,27 +63,44 @@ class MemoryAgent:
             self.prev_reward = torch.zeros(b, device=self.device)
             self.prev_done = torch.zeros(b, device=self.device)
         if self.features is not None:
-            x = with_features(x, self.features.expand(b, -1))
-        dist, _, self.state = self.policy.step(x, self.prev_action, self.prev_reward, self.prev_done, self.state)
+            x = with_features(x, self.features.expand(b, -1) if self.features.shape[0] == 1 else self.features)
+        dist, _, state = self.policy.step(x, self.prev_action, self.prev_reward, self.prev_done, self.state)
         action = dist.mode if deterministic else sample_action(dist, self.generator)
-        self.prev_action = action
+        self.state, self.prev_action = self._keep(rows, state, self.state), self._keep(rows, action, self.prev_action)
         out = action.cpu().numpy()
         return out[0] if single else out
 
-    def observe(self, reward: Any, terminated: Any, truncated: Any, next_obs: np.ndarray | None = None) -> None:
+    def observe(self, reward: Any, terminated: Any, truncated: Any, next_obs: np.ndarray | None = None,
+                *, rows: np.ndarray | None = None) -> None:
         """What the last action brought; ``next_obs`` (the observation it led to, the final one
-        where an episode ended) is needed by a policy that updates a belief over transitions."""
+        where an episode ended) is needed by a policy that updates a belief over transitions.
+        ``rows [B]`` (bool): only those rows take it in (as in ``act``)."""
         shape = self.prev_reward.shape
-        self.prev_reward = torch.as_tensor(np.full(shape, reward, dtype=np.float32), device=self.device)
+        reward_t = torch.as_tensor(np.full(shape, reward, dtype=np.float32), device=self.device)
         done = np.logical_or(terminated, truncated)
-        self.prev_done = torch.as_tensor(np.full(shape, done, dtype=np.float32), device=self.device)
+        done_t = torch.as_tensor(np.full(shape, done, dtype=np.float32), device=self.device)
+        self.prev_reward, self.prev_done = self._keep(rows, reward_t, self.prev_reward), self._keep(rows, done_t,
+                                                                                                    self.prev_done)
         if self.transition is not None:
             if next_obs is None:
                 raise ValueError(f"{type(self.learner).__name__}'s agent updates its belief over (s, a, r, s'): "
                                  "observe needs next_obs, the observation the step led to")
             batch, _ = as_batch(next_obs, self.obs_dim)
-            self.state = self.transition(self.state, next_obs=torch.as_tensor(batch, device=self.device),
-                                         action=self.prev_action, reward=self.prev_reward, done=self.prev_done)
+            state = self.transition(self.state, next_obs=torch.as_tensor(batch, device=self.device),
+                                    action=self.prev_action, reward=self.prev_reward, done=self.prev_done)
+            self.state = self._keep(rows, state, self.state)
+
+    def _keep(self, rows: np.ndarray | None, new: Any, old: Any) -> Any:
+        """``new`` where ``rows`` (all rows if None), ``old`` elsewhere; recurrent states ``[layers, B, H]``
+        (or a tuple of them) are masked along their batch dimension."""
+        if rows is None or new is None or old is None:
+            return new
+        mask = torch.as_tensor(np.asarray(rows, dtype=bool), device=self.device)
+        if isinstance(new, tuple):
+            return tuple(self._keep(rows, n, o) for n, o in zip(new, old, strict=True))
+        if new.dim() == 3 and new.shape[1] == mask.shape[0] and new.shape[0] != mask.shape[0]:
+            return torch.where(mask[None, :, None], new, old)
+        return torch.where(mask.reshape(-1, *[1] * (new.dim() - 1)), new, old)
 
     def reset(self) -> None:
         """A new episode of the same trial: the memory stays (that is how RL² adapts)."""
@@ -114,8 +133,9 @@ def make_agent(learner: Any, task: TaskBatch, *, episodes: int | None = None, se
                adapted: bool = True) -> MemoryAgent:
     """Run ``episodes`` episodes of a trial on ``task`` (a batch of one; default: the trial's
     episodes minus one, leaving the last for the caller) and return the agent with that memory.
-    ``adapted=False``: the agent at the start of a trial, with no memory yet."""
-    if len(task) != 1:
+    ``adapted=False``: the agent at the start of a trial, with no memory yet; then ``task`` may hold
+    several tasks, a row of the agent each (``metarl success`` plays them in one forward a step)."""
+    if len(task) != 1 and adapted:
         raise ConfigError(f"adapt takes one task (a batch of 1), got {len(task)}")
     n = 0 if not adapted else learner.config.episodes_per_trial - 1 if episodes is None else episodes
     agent = MemoryAgent(learner=learner, task=task)

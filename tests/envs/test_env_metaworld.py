@@ -138,7 +138,7 @@ class Scripted:
     def act(self, obs, *, deterministic=True):
         return np.asarray(self.policy.get_action(np.asarray(obs, dtype=np.float64)), dtype=np.float32)
 
-    def observe(self, reward, terminated, truncated):
+    def observe(self, reward, terminated, truncated, next_obs=None):
         pass
 
     def reset(self):

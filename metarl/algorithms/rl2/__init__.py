@@ -37,7 +37,7 @@ def build_oracle(config: RL2Config) -> RL2Learner:
 ALGORITHM = AlgorithmSpec(
     name="rl2", summary="RL²: memory adaptation, a recurrent policy over trials (Duan et al. 2016)",
     config_type=RL2Config, make_config=make_config, build_learner=build_learner, evaluate=evaluate,
-    make_agent=make_agent, validate=validate, eval_options=RL2EvalOptions,
+    make_agent=make_agent, batched_agent=True, validate=validate, eval_options=RL2EvalOptions,
     presets={**PRESETS, **{k: v[1] for k, v in VARIANTS.items()}},
     headline_metrics=("trial_return",),
 )

@@ -33,7 +33,7 @@ ALGORITHM = AlgorithmSpec(
     name="varibad", summary="VariBAD: a VAE's belief over the task, PPO acting on it (Zintgraf et al. 2020)",
     config_type=VariBADConfig, make_config=make_config, build_learner=build_learner, evaluate=evaluate,
     validate=validate, eval_options=VariBADEvalOptions, presets=PRESETS, headline_metrics=("trial_return",),
-    baseline_algorithms=("rl2",), evaluation_figures=evaluation_figures, make_agent=make_agent,
+    baseline_algorithms=("rl2",), evaluation_figures=evaluation_figures, make_agent=make_agent, batched_agent=True,
 )
 
 
