@@ -69,6 +69,10 @@ class GaussianMLPPolicy(nn.Module):
     ``[low, high]`` for the environment. This is rllab's ``normalize`` wrapper, which the MAML paper's
     experiments ran under: it makes ``init_std`` mean the same thing whatever the env's units (a
     std of 1 spans the whole action range, not ten times it on a 0.1-bounded velocity).
+
+    ``init_mean_scale`` scales the mean head's initial weights: on observations of large scale
+    (half-cheetah velocities) a Xavier-initialised mean starts near +-2, where a clipped action
+    saturates and the policy gradient barely moves it; 0.01 starts it near 0.
     """
 
     discrete = False
@@ -83,12 +87,16 @@ class GaussianMLPPolicy(nn.Module):
         init_std: float = 1.0,
         min_std: float = 1e-6,
         action_bounds: tuple[Sequence[float], Sequence[float]] | None = None,
+        init_mean_scale: float = 1.0,
     ) -> None:
         super().__init__()
-        if init_std <= 0 or min_std <= 0:
-            raise ValueError(f"init_std and min_std must be > 0, got {init_std}, {min_std}")
+        if init_std <= 0 or min_std <= 0 or init_mean_scale <= 0:
+            raise ValueError(f"init_std, min_std and init_mean_scale must be > 0, got {init_std}, {min_std}, "
+                             f"{init_mean_scale}")
         self.obs_dim, self.act_dim = obs_dim, act_dim
         self.mean = MLP(in_dim=obs_dim, out_dim=act_dim, hidden_sizes=hidden_sizes, activation=activation)
+        with torch.no_grad():  # the MAML code's Xavier init at 1; SB3's and CleanRL's small last layer at 0.01
+            self.mean.layers[-1].weight.mul_(init_mean_scale)
         self.log_std = nn.Parameter(torch.full((act_dim,), math.log(init_std)))
         self.min_log_std = math.log(min_std)
         self.normalized = action_bounds is not None

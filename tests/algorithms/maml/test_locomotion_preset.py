@@ -30,3 +30,17 @@ def test_control_cost_is_on_the_clipped_action() -> None:
     by_hand = -CTRL_COST_WEIGHT * float(np.sum(np.clip(raw.numpy(), -1.0, 1.0) ** 2))
     assert info["reward_ctrl"] == pytest.approx(by_hand, rel=1e-6)
     assert by_hand >= -CTRL_COST_WEIGHT * 6  # unclipped, this sample would cost -0.05 * 17.79
+
+
+def test_the_mean_head_starts_small_so_clipped_actions_do_not_saturate() -> None:
+    from metarl.policies.mlp import GaussianMLPPolicy
+
+    torch.manual_seed(0)
+    xavier = GaussianMLPPolicy(obs_dim=17, act_dim=6)
+    torch.manual_seed(0)
+    small = GaussianMLPPolicy(obs_dim=17, act_dim=6, init_mean_scale=0.01)
+    torch.testing.assert_close(small.mean.layers[-1].weight, 0.01 * xavier.mean.layers[-1].weight)
+    torch.testing.assert_close(small.mean.layers[0].weight, xavier.mean.layers[0].weight)
+    assert maml.make_config("halfcheetah-dir").policy.init_mean_scale == 0.01
+    with pytest.raises(ValueError, match="init_mean_scale must be > 0"):
+        maml.make_config("halfcheetah-dir", init_mean_scale=0.0)
