@@ -53,7 +53,7 @@ def run_success(run: str | Path, *, num_tasks: int | None = None, seed: int = 0,
         if not getattr(env, "reports_success", False):
             raise ConfigError(f"{learner.config.env} does not report success; Meta-World's protocol needs a family "
                               "whose env reports info['success'] (the metaworld-* families do)")
-        batched = spec.adapts_by_acting and spec.batched_agent
+        batched = spec.batched_agent
         if spec.adapts_by_acting:
             def make(task: Any) -> Any:
                 return spec.make_agent(learner, task, adapted=False, seed=seed)

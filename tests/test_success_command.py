@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from metarl.cli import main
+from metarl.errors import ConfigError
 
 RL2 = ["--iterations", "1", "--trials-per-iteration", "4", "--validation-tasks", "2", "--hidden-size", "8",
        "--minibatches", "1", "--quiet"]
@@ -41,14 +42,46 @@ def test_a_memory_run_is_scored_by_the_protocol_with_its_adaptation_episodes(rl2
     assert record["task_success"] == direct.task_success.tolist() and record["mean_return"] == direct.mean_return
 
 
-def test_a_gradient_run_adapts_by_its_own_protocol_first(tmp_path, capsys):
-    run = tmp_path / "maml"
+@pytest.fixture(scope="module")
+def maml_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("success") / "maml"
     assert main(["train", "maml", "--env", "mountaincar-hills", "--out", str(run), "--iterations", "1",
                  "--meta-batch-size", "2", "--episodes-per-task", "1", "--inner-lr", "0.1", "--validation-tasks",
                  "2", "--hidden-sizes", "8", "--eval-episodes", "1", "--eval-steps", "1", "--quiet"]) == 0
-    assert main(["success", str(run), "--tasks", "2", "--evaluation-episodes", "1", "--json"]) == 0
+    return run
+
+
+def test_a_gradient_run_adapts_by_its_own_protocol_first(maml_run, capsys):
+    assert main(["success", str(maml_run), "--tasks", "2", "--evaluation-episodes", "1", "--json"]) == 0
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert record["adaptation_episodes"] == 0 and record["adapts_by_acting"] is False and record["num_tasks"] == 2
+
+
+def test_one_adapted_maml_agent_for_many_tasks_equals_one_per_task(maml_run):
+    from metarl import api
+    from metarl.algorithms.maml import AdaptedPolicy, make_agent
+    from metarl.success import evaluate_success
+
+    learner = api.load(maml_run).learner
+    tasks = learner.tasks.test_tasks(3)
+    batched = make_agent(learner, tasks, seed=4)
+    assert batched.num_tasks == 3 and len(batched.returns_by_step) == 2
+    rows = [AdaptedPolicy(policy=learner.policy, params={k: v[i:i + 1] for k, v in batched.params.items()},
+                          obs_dim=batched.obs_dim, returns_by_step=[]) for i in range(3)]
+    assert not all(np.allclose(rows[0].params[k], rows[1].params[k]) for k in rows[0].params)  # adapted apart
+    obs = np.random.default_rng(0).normal(size=(3, batched.obs_dim)).astype(np.float32)
+    for i in range(3):
+        np.testing.assert_allclose(batched.act(obs)[i], rows[i].act(obs[i]), rtol=1e-6, atol=1e-6)
+    env = learner.env_factory(tasks=tasks.take(np.arange(1)))
+    one = evaluate_success(lambda t: batched, env=env, tasks=tasks, adaptation_episodes=0, evaluation_episodes=2,
+                           seed=3, batched=True)
+    each = iter(rows)
+    apart = evaluate_success(lambda t: next(each), env=env, tasks=tasks, adaptation_episodes=0,
+                             evaluation_episodes=2, seed=3)
+    np.testing.assert_array_equal(one.success, apart.success)
+    np.testing.assert_allclose(one.returns, apart.returns, rtol=1e-6)
+    with pytest.raises(ConfigError, match="acts on one observation a task"):
+        batched.act(obs[:2])
 
 
 def test_a_family_without_success_is_a_clear_error(tmp_path, capsys):

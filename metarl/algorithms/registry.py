@@ -68,9 +68,10 @@ class AlgorithmSpec:
     - ``adapts_by_acting``: its agent adapts from the episodes it plays (a memory, a latent), so
       ``make_agent(..., adapted=False)`` is a fresh agent that Meta-World's protocol can adapt by
       playing; False: ``make_agent`` adapts with its own sampling (MAML's gradient steps).
-    - ``batched_agent``: ``make_agent(learner, tasks, adapted=False)`` takes several tasks and gives
-      one agent with a row each, whose ``act`` and ``observe`` take a ``rows`` mask (``MemoryAgent``),
-      so Meta-World's protocol steps every task in one forward.
+    - ``batched_agent``: ``make_agent(learner, tasks, ...)`` takes several tasks (fresh, with
+      ``adapted=False``, where it adapts by acting; adapted, where it adapts by its own sampling) and
+      gives one agent with a row each, whose ``act`` and ``observe`` take a ``rows`` mask
+      (``MemoryAgent``, MAML's ``AdaptedPolicy``), so Meta-World's protocol steps every task in one forward.
     - ``eval_options``: a dataclass of evaluation settings, or None.
     - ``presets``: env name to the preset's overrides (for listings and ``--help``).
     - ``headline_metrics``: training metrics worth showing (progress line, report), last = main one.

@@ -28,7 +28,8 @@ def build_learner(config: MamlConfig, *, env: Any = None, tasks: Any = None, sam
 ALGORITHM = AlgorithmSpec(
     name="maml", summary="MAML: gradient adaptation with an exact meta-gradient (Finn et al. 2017)",
     config_type=MamlConfig, make_config=make_config, build_learner=build_learner, evaluate=evaluate,
-    make_agent=make_agent, adapts_by_acting=False, validate=validate, eval_options=MamlEvalOptions, presets=PRESETS,
+    make_agent=make_agent, adapts_by_acting=False, batched_agent=True, validate=validate,
+    eval_options=MamlEvalOptions, presets=PRESETS,
     headline_metrics=("return_pre", "return_post"),
 )
 

@@ -18,7 +18,14 @@ from metarl.tasks import TaskBatch, check_count
 
 
 class AdaptedPolicy:
-    """``policy`` with one task's adapted parameters (``params`` with a leading task dim of 1)."""
+    """``policy`` with adapted parameters, ``params`` with a leading task dim T.
+
+    With T = 1, ``act(obs [B, obs_dim])`` plays that task on B observations. With T > 1 (one agent for
+    a batch of tasks, as ``metarl success`` plays them) row i of ``obs [T, obs_dim]`` is task i's and
+    acts with its parameters: one forward for every task. ``rows`` is accepted for that protocol and
+    changes nothing: the parameters are fixed, so a row whose episode ended has no state to keep.
+    ``returns_by_step``: the mean episode return over the tasks at each adaptation step.
+    """
 
     def __init__(self, *, policy: nn.Module, params: Mapping[str, torch.Tensor], obs_dim: int,
                  returns_by_step: list[float]) -> None:
@@ -26,20 +33,31 @@ class AdaptedPolicy:
         self.returns_by_step = returns_by_step
         self.generator = torch.Generator(device=next(iter(self.params.values())).device).manual_seed(0)
 
+    @property
+    def num_tasks(self) -> int:
+        return int(next(iter(self.params.values())).shape[0])
+
     @torch.no_grad()
-    def act(self, obs: np.ndarray, *, deterministic: bool = True) -> np.ndarray:
+    def act(self, obs: np.ndarray, *, deterministic: bool = True, rows: np.ndarray | None = None) -> np.ndarray:
         batch, single = as_batch(obs, self.obs_dim)
+        tasks = self.num_tasks
+        if tasks > 1 and batch.shape[0] != tasks:
+            raise ConfigError(f"this agent holds {tasks} tasks' parameters and acts on one observation a task "
+                              f"([{tasks}, {self.obs_dim}]), got {batch.shape[0]} observations")
         device = next(iter(self.params.values())).device
-        x = torch.as_tensor(batch, device=device).unsqueeze(0)  # [1 task, B, obs_dim]
+        x = torch.as_tensor(batch, device=device)
+        x = x.unsqueeze(0) if tasks == 1 else x.unsqueeze(1)  # [tasks, B, obs_dim]
         dist = self.policy.distribution(x, self.params)
         from metarl.rollout.slice_runner import sample_action
 
         action = dist.mode if deterministic else sample_action(dist, self.generator)
         to_env = getattr(self.policy, "env_action", None)
-        action = (to_env(action) if to_env is not None else action)[0].cpu().numpy()
+        action = to_env(action) if to_env is not None else action
+        action = (action[0] if tasks == 1 else action[:, 0]).cpu().numpy()
         return action[0] if single else action
 
-    def observe(self, reward: Any, terminated: Any, truncated: Any, next_obs: Any = None) -> None:
+    def observe(self, reward: Any, terminated: Any, truncated: Any, next_obs: Any = None,
+                *, rows: np.ndarray | None = None) -> None:
         """Nothing to do: MAML adapted before acting."""
 
     def reset(self) -> None:
@@ -62,14 +80,14 @@ class AdaptedPolicy:
 
 def make_agent(learner: Any, task: TaskBatch, *, episodes: int | None = None, steps: int | None = None,
                seed: int = 0, adapted: bool = True) -> AdaptedPolicy:
-    """Adapt ``learner``'s meta-policy to ``task`` (a batch of one) with the evaluation protocol:
-    ``steps`` inner steps (default eval_steps) of ``episodes`` episodes each (default eval_episodes).
-    ``adapted=False``: the meta-policy itself, as it acts before any step."""
-    if len(task) != 1:
-        raise ConfigError(f"adapt takes one task (a batch of 1), got {len(task)}")
+    """Adapt ``learner``'s meta-policy to ``task`` with the evaluation protocol: ``steps`` inner
+    steps (default eval_steps) of ``episodes`` episodes each (default eval_episodes). ``task`` may
+    hold several tasks: they are adapted together, in one batched sampling and one batched step,
+    and the agent has a row of parameters each (``AdaptedPolicy``). ``adapted=False``: the
+    meta-policy itself, as it acts before any step."""
     obs_dim = int(learner.env.single_observation_space.shape[0])
     if not adapted:
-        params = {k: v.detach() for k, v in expand_params(named_params(learner.policy), 1).items()}
+        params = {k: v.detach() for k, v in expand_params(named_params(learner.policy), len(task)).items()}
         return AdaptedPolicy(policy=learner.policy, params=params, obs_dim=obs_dim, returns_by_step=[])
     ev, loss = learner.config.evaluation, learner.config.loss
     steps = check_count("steps", ev.eval_steps if steps is None else steps)
@@ -80,4 +98,4 @@ def make_agent(learner: Any, task: TaskBatch, *, episodes: int | None = None, st
                                 step_sizes=learner.inner_step_sizes(lrs), gamma=loss.gamma, gae_lambda=loss.gae_lambda,
                                 truncation=loss.truncation)
     return AdaptedPolicy(policy=learner.policy, params=sampled.params, obs_dim=obs_dim,
-                         returns_by_step=[float(b.returns[0]) for b in sampled.batches])
+                         returns_by_step=[float(b.returns.mean()) for b in sampled.batches])
