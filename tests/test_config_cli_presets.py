@@ -31,17 +31,17 @@ from metarl.config_cli import (
 
 PRESETS = {"maml": maml_config.make_config("navigation2d"), "rl2": rl2_config.make_config("navigation2d")}
 
-# The flags as they were while both configs were flat (plus MAML's later --init-mean-scale): nesting the
-# configs must not change one.
+# The flags as they were while both configs were flat (plus MAML's later --init-mean-scale and
+# --action-scale): nesting the configs must not change one.
 FLAT_FLAGS = {
-    "maml": ["--activation", "--backend", "--cg-damping", "--cg-iterations", "--compile", "--device", "--env",
-             "--episodes-per-task", "--estimator", "--eval-episodes", "--eval-lrs", "--eval-steps", "--first-order",
-             "--fvp-episodes", "--gae-lambda", "--gamma", "--hidden-sizes", "--init-mean-scale", "--init-std",
-             "--inner-lr", "--inner-steps", "--iterations", "--learn-inner-lr", "--ls-backtrack-ratio",
+    "maml": ["--action-scale", "--activation", "--backend", "--cg-damping", "--cg-iterations", "--compile", "--device",
+             "--env", "--episodes-per-task", "--estimator", "--eval-episodes", "--eval-lrs", "--eval-steps",
+             "--first-order", "--fvp-episodes", "--gae-lambda", "--gamma", "--hidden-sizes", "--init-mean-scale",
+             "--init-std", "--inner-lr", "--inner-steps", "--iterations", "--learn-inner-lr", "--ls-backtrack-ratio",
              "--ls-max-steps", "--max-episode-steps", "--max-kl", "--meta-batch-size", "--no-compile",
-             "--no-first-order", "--no-learn-inner-lr",
-             "--no-normalize-actions", "--normalize-actions", "--outer", "--outer-lr", "--ppo-clip", "--ppo-epochs",
-             "--ray-address", "--seed", "--task-options", "--truncation", "--validation-tasks", "--workers"],
+             "--no-first-order", "--no-learn-inner-lr", "--no-normalize-actions", "--normalize-actions", "--outer",
+             "--outer-lr", "--ppo-clip", "--ppo-epochs", "--ray-address", "--seed", "--task-options", "--truncation",
+             "--validation-tasks", "--workers"],
     "rl2": ["--backend", "--cell", "--clip-range", "--device", "--embed-size", "--entropy-coef", "--entropy-final",
             "--env", "--episodes-per-trial", "--eval-deterministic", "--gae-lambda", "--gamma", "--hidden-size",
             "--init-std", "--iterations", "--log-std", "--lr", "--lr-decay", "--max-episode-steps", "--max-grad-norm",

@@ -69,6 +69,9 @@ class GaussianMLPPolicy(nn.Module):
     ``[low, high]`` for the environment. This is rllab's ``normalize`` wrapper, which the MAML paper's
     experiments ran under: it makes ``init_std`` mean the same thing whatever the env's units (a
     std of 1 spans the whole action range, not ten times it on a 0.1-bounded velocity).
+    ``action_scale`` divides the policy's action before that (or alone, unnormalised): normalised,
+    the policy's units span ``[-action_scale, action_scale]`` over the bounds (garage's
+    ``normalize(expected_action_scale=...)``, under which its Meta-World MAML ran).
 
     ``init_mean_scale`` scales the mean head's initial weights: on observations of large scale
     (half-cheetah velocities) a Xavier-initialised mean starts near +-2, where a clipped action
@@ -88,11 +91,13 @@ class GaussianMLPPolicy(nn.Module):
         min_std: float = 1e-6,
         action_bounds: tuple[Sequence[float], Sequence[float]] | None = None,
         init_mean_scale: float = 1.0,
+        action_scale: float = 1.0,
     ) -> None:
         super().__init__()
-        if init_std <= 0 or min_std <= 0 or init_mean_scale <= 0:
-            raise ValueError(f"init_std, min_std and init_mean_scale must be > 0, got {init_std}, {min_std}, "
-                             f"{init_mean_scale}")
+        if min(init_std, min_std, init_mean_scale, action_scale) <= 0:
+            raise ValueError(f"init_std, min_std, init_mean_scale and action_scale must be > 0, got {init_std}, "
+                             f"{min_std}, {init_mean_scale}, {action_scale}")
+        self.action_scale = float(action_scale)
         self.obs_dim, self.act_dim = obs_dim, act_dim
         self.mean = MLP(in_dim=obs_dim, out_dim=act_dim, hidden_sizes=hidden_sizes, activation=activation)
         with torch.no_grad():  # the MAML code's Xavier init at 1; SB3's and CleanRL's small last layer at 0.01
@@ -110,6 +115,8 @@ class GaussianMLPPolicy(nn.Module):
 
     def env_action(self, action: torch.Tensor) -> torch.Tensor:
         """The environment's action for a policy action ``[..., act_dim]`` (identity unless normalised)."""
+        if self.action_scale != 1.0:
+            action = action / self.action_scale
         if not self.normalized:
             return action
         unit = (action.clamp(-1.0, 1.0) + 1.0) * 0.5

@@ -40,7 +40,7 @@ MAML_LEAVES: dict[str, dict[str, Any]] = {
     "": {"seed": 3, "iterations": 7, "device": "meta", "workers": 2, "compile": True, "max_episode_steps": 50,
          "task_options": ("low=-1",)},
     "policy": {"hidden_sizes": (8, 4), "activation": "tanh", "init_std": 0.5, "init_mean_scale": 0.1,
-               "normalize_actions": False},
+               "normalize_actions": False, "action_scale": 2.0},
     "sampling": {"meta_batch_size": 5, "episodes_per_task": 6},
     "inner": {"inner_steps": 2, "inner_lr": 0.02, "learn_inner_lr": True, "first_order": True, "estimator": "dice"},
     "loss": {"gamma": 0.9, "gae_lambda": 0.5, "truncation": "bootstrap"},

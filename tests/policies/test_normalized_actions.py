@@ -48,3 +48,26 @@ def test_maml_builds_a_normalised_policy_only_for_bounded_spaces():
                                 single_action_space=gym.spaces.Box(-np.inf, np.inf, (2,)))
     with pytest.raises(ValueError, match="normalize_actions needs a bounded action space"):
         build_policy(unbounded, make_config("navigation2d"))
+
+
+def test_action_scale_is_garages_normalize_with_expected_action_scale():
+    """garage's ``NormalizedEnv.step``: ``clip(lb + (a + s) * 0.5 * (ub - lb) / s, lb, ub)``."""
+    low, high, s = np.array([-1.0, -0.1, 0.0]), np.array([1.0, 0.1, 4.0]), 10.0
+    policy = GaussianMLPPolicy(obs_dim=2, act_dim=3, action_bounds=(low, high), action_scale=s)
+    a = np.random.default_rng(0).normal(scale=8.0, size=(64, 3))
+    garage = np.clip(low + (a + s) * (0.5 * (high - low) / s), low, high)
+    np.testing.assert_allclose(policy.env_action(torch.as_tensor(a, dtype=torch.float32)).numpy(), garage,
+                               rtol=1e-5, atol=1e-6)
+    unbounded = GaussianMLPPolicy(obs_dim=2, act_dim=3, action_scale=4.0)
+    torch.testing.assert_close(unbounded.env_action(torch.full((2, 3), 2.0)), torch.full((2, 3), 0.5))
+    with pytest.raises(ValueError, match="action_scale must be > 0|must be > 0"):
+        GaussianMLPPolicy(obs_dim=2, act_dim=3, action_scale=0.0)
+
+
+def test_the_metaworld_preset_acts_in_garages_units():
+    metaworld_like = SimpleNamespace(single_observation_space=gym.spaces.Box(-np.inf, np.inf, (39,)),
+                                     single_action_space=gym.spaces.Box(-1.0, 1.0, (4,)))
+    policy = build_policy(metaworld_like, make_config("metaworld-ml1"))
+    assert policy.normalized and policy.action_scale == 10.0 and policy.mean.layers[0].out_features == 100
+    torch.testing.assert_close(policy.env_action(torch.tensor([[10.0, -5.0, 0.0, 30.0]])),
+                               torch.tensor([[1.0, -0.5, 0.0, 1.0]]))

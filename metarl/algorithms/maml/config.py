@@ -44,6 +44,8 @@ class PolicyConfig:
                                      "actions near 0 (SB3's and CleanRL's small last layer)")
     normalize_actions: bool = _f(False, "Gaussian policies act in [-1, 1], mapped onto the env's action bounds "
                                         "(rllab's normalize, under which the MAML paper ran)")
+    action_scale: float = _f(1.0, "the env gets the policy's action divided by this (then, with normalize_actions, "
+                                  "[-1, 1] mapped onto the bounds): garage's expected_action_scale")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -164,6 +166,17 @@ PRESETS: dict[str, dict[str, Any]] = {
     "halfcheetah-vel": dict(_LOCOMOTION),
     "halfcheetah-dir": dict(_LOCOMOTION),
     "ant-dir": dict(_LOCOMOTION),
+    # Meta-World ML1 (`--task-options task=reach-v3`), after garage's MAML-TRPO example for ML1 (the
+    # set-up of the Meta-World paper's MAML runs): 2x100 tanh, 20 tasks x 10 episodes, one inner step of
+    # 0.1, TRPO, gamma 0.99, GAE lambda 1, and actions through garage's normalize(expected_action_scale=10):
+    # the policy acts in [-10, 10] per dimension, so its initial std of 1 is a tenth of the range.
+    # Differences: Meta-World 3's episodes are 500 steps (garage's were 150), the baseline is the
+    # linear feature one (garage: a 32x32 Gaussian MLP value function). Validation is 10 of the 50
+    # test goals (100k steps each time): validate every 10 iterations or more.
+    "metaworld-ml1": {"hidden_sizes": (100, 100), "activation": "tanh", "normalize_actions": True,
+                      "action_scale": 10.0, "meta_batch_size": 20, "episodes_per_task": 10, "inner_lr": 0.1,
+                      "eval_lrs": (0.1,), "eval_steps": 1, "eval_episodes": 10, "gae_lambda": 1.0,
+                      "iterations": 300, "truncation": "terminal", "validation_tasks": 10},
 }
 
 
@@ -192,7 +205,7 @@ def validate(config: MamlConfig) -> MamlConfig:
         raise ConfigError(f"max_episode_steps must be >= 0 (0 = the env's own), got {config.max_episode_steps}")
     for name, value in (("inner_lr", inner.inner_lr), ("max_kl", opt.max_kl), ("outer_lr", opt.outer_lr),
                         ("ppo_clip", opt.ppo_clip), ("init_std", policy.init_std),
-                        ("init_mean_scale", policy.init_mean_scale)):
+                        ("init_mean_scale", policy.init_mean_scale), ("action_scale", policy.action_scale)):
         _positive(name, value)
     if not ev.eval_lrs or any(lr <= 0 for lr in ev.eval_lrs):
         raise ConfigError(f"eval_lrs must be step sizes > 0, got {ev.eval_lrs}")

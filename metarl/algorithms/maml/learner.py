@@ -52,7 +52,8 @@ def build_policy(env: Any, config: MamlConfig) -> nn.Module:
         bounds = (space.low.tolist(), space.high.tolist())
     return GaussianMLPPolicy(obs_dim=obs_dim, act_dim=int(space.shape[0]), hidden_sizes=config.policy.hidden_sizes,
                              activation=config.policy.activation, init_std=config.policy.init_std,
-                             action_bounds=bounds, init_mean_scale=config.policy.init_mean_scale)
+                             action_bounds=bounds, init_mean_scale=config.policy.init_mean_scale,
+                             action_scale=config.policy.action_scale)
 
 
 def _detached_distribution(policy: nn.Module, obs: torch.Tensor, params: Mapping[str, torch.Tensor]) -> Distribution:
