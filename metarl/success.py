@@ -166,7 +166,7 @@ def evaluate_success(
 
 class _EachTask:
     """A batch of one-task agents seen as one agent over ``[T]`` rows (row i: task i's agent), for
-    agents that cannot act for several tasks at once (PEARL's posterior)."""
+    agents that cannot act for several tasks at once (a spec without ``batched_agent``)."""
 
     def __init__(self, agents: list[Agent]) -> None:
         self.agents = agents

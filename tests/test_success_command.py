@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from metarl.cli import main
 from metarl.errors import ConfigError
@@ -133,3 +134,50 @@ def test_a_belief_run_is_scored_with_its_transitions_observed(tmp_path, capsys):
     per_task = evaluate_success(lambda t: make_agent(learner, t, adapted=False), tasks=tasks, adaptation_episodes=1,
                                 env=learner.env_factory(tasks=tasks.take(np.arange(1))), evaluation_episodes=1)
     assert per_task.success.shape == (2, 1)
+
+
+def test_one_latent_agent_for_many_tasks_keeps_each_rows_context_and_posterior(tmp_path):
+    """PEARL's agent with a row per task: each row's context is exactly the steps it observed (rows
+    masked out observe nothing), a row's z changes only when its own episode ends, its actions are
+    a per-task agent's with the same z, and the masked posterior is the product over that row's
+    context alone."""
+    from metarl import api
+    from metarl.algorithms.pearl import make_agent
+    from metarl.algorithms.pearl.inference import product_of_gaussians
+
+    run = tmp_path / "pearl"
+    assert main(["train", "pearl", "--env", "mountaincar-hills", "--out", str(run), "--iterations", "1", "--quiet",
+                 "--gradient-steps", "2", "--train-tasks", "4", "--tasks-per-iteration", "2", "--hidden-sizes", "8",
+                 "--encoder-sizes", "8", "--validation-tasks", "2", "--eval-trajectories", "2",
+                 "--exploration", "1"]) == 0
+    learner = api.load(run).learner
+    tasks = learner.tasks.test_tasks(3)
+    batched = make_agent(learner, tasks, adapted=False)
+    single = [make_agent(learner, tasks.take(i), adapted=False) for i in range(3)]
+    rng = np.random.default_rng(0)
+    obs_dim = learner.env.single_observation_space.shape[0]
+    for step in range(40):
+        rows = rng.random(3) < 0.7 if step % 5 else np.ones(3, dtype=bool)
+        if not rows.any():
+            continue
+        for i in range(3):
+            single[i].z = batched.z[i:i + 1].clone()
+        obs = rng.normal(size=(3, obs_dim)).astype(np.float32)
+        actions = batched.act(obs, deterministic=True, rows=rows)
+        reward, done = rng.normal(size=3).astype(np.float32), rng.random(3) < 0.15
+        before = batched.z.clone()
+        batched.observe(reward, done, np.zeros(3, dtype=bool), obs, rows=rows)
+        for i in range(3):
+            if not (rows[i] and done[i]):
+                assert torch.equal(batched.z[i], before[i])
+        for i in np.flatnonzero(rows):
+            np.testing.assert_allclose(actions[i], single[i].act(obs[i], deterministic=True), rtol=1e-5, atol=1e-6)
+            single[i].observe(reward[i], done[i], False, obs[i])
+    assert batched.episodes.tolist() == [a.episodes.item() for a in single] and batched.episodes.sum() > 3
+    for i in range(3):
+        torch.testing.assert_close(batched.context[i], single[i].context[0])
+    mask = torch.arange(batched.buffer.shape[1]) < batched.lengths.unsqueeze(1)
+    mean, var = product_of_gaussians(*learner.nets.encoder(batched.buffer), mask)
+    for i in range(3):
+        alone = product_of_gaussians(*learner.nets.encoder(single[i].context[0].unsqueeze(0)))
+        torch.testing.assert_close((mean[i:i + 1], var[i:i + 1]), alone, rtol=1e-5, atol=1e-6)

@@ -41,7 +41,7 @@ ALGORITHM = AlgorithmSpec(
     config_type=PearlConfig, make_config=make_config, build_learner=build_learner, evaluate=evaluate,
     validate=validate, eval_options=PearlEvalOptions, presets=PRESETS,
     headline_metrics=("return_prior", "return_posterior"), baseline_algorithms=("maml", "rl2", "varibad"),
-    make_agent=make_agent,
+    make_agent=make_agent, batched_agent=True,
 )
 
 
