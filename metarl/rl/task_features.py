@@ -19,10 +19,13 @@ from metarl.tasks import TaskBatch, TaskSet
 
 
 class TaskFeatures:
-    """Standardised task features ``[tasks, task_dim]`` float32 (mean 0, std 1 over the distribution)."""
+    """Standardised task features ``[tasks, task_dim]`` float32: mean 0, std 1 over the distribution
+    (``tasks`` a ``TaskSet``: statistics of ``samples`` draws from it) or over a given list (a
+    ``TaskBatch``: PEARL's fixed train tasks, the only tasks its oracle trains on)."""
 
-    def __init__(self, tasks: TaskSet, *, samples: int = 4096) -> None:
-        feats = tasks.train_batch(samples, np.random.default_rng(12345)).features().astype(np.float64)
+    def __init__(self, tasks: TaskSet | TaskBatch, *, samples: int = 4096) -> None:
+        batch = tasks if isinstance(tasks, TaskBatch) else tasks.train_batch(samples, np.random.default_rng(12345))
+        feats = batch.features().astype(np.float64)
         self.mean = feats.mean(0)
         std = feats.std(0)
         self.std = np.where(std > 1e-12 * (1 + np.abs(self.mean)), std, 1.0)

@@ -35,6 +35,7 @@ from metarl.algorithms.pearl.networks import ContextEncoder, QNetwork, TanhGauss
 from metarl.algorithms.pearl.pipeline import BackgroundCollection
 from metarl.algorithms.pearl.sac import Batch, Noise, PearlNetworks, PearlUpdate
 from metarl.envs.registry import EnvFactory
+from metarl.rl.task_features import TaskFeatures
 from metarl.rollout import Sampler
 from metarl.tasks import TaskBatch, TaskSet
 
@@ -43,19 +44,6 @@ def fixed_train_tasks(tasks: TaskSet, n: int) -> TaskBatch:
     """A ``FixedTaskSet``'s whole train list, or ``n`` tasks drawn from the set's train stream."""
     fixed = getattr(tasks, "train", None)
     return fixed if isinstance(fixed, TaskBatch) else tasks.train_batch(n, tasks.train_rng())
-
-
-class TaskFeatures:
-    """The oracle's z: task parameters standardised by the train tasks' mean and std, ``[tasks, F]``."""
-
-    def __init__(self, train: TaskBatch) -> None:
-        feats = train.features().astype(np.float64)
-        self.mean, std = feats.mean(0), feats.std(0)
-        self.std = np.where(std > 1e-12 * (1 + np.abs(self.mean)), std, 1.0)
-        self.dim = feats.shape[1]
-
-    def __call__(self, tasks: TaskBatch, device: torch.device) -> torch.Tensor:
-        return torch.as_tensor((tasks.features() - self.mean) / self.std, dtype=torch.float32, device=device)
 
 
 class PearlLearner:
