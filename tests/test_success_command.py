@@ -67,6 +67,8 @@ def test_one_adapted_maml_agent_for_many_tasks_equals_one_per_task(maml_run):
     tasks = learner.tasks.test_tasks(3)
     batched = make_agent(learner, tasks, seed=4)
     assert batched.num_tasks == 3 and len(batched.returns_by_step) == 2
+    # adapted 2 tasks at a time (validation_tasks 2 x eval_episodes 1): never more sub-envs than validation
+    assert learner.eval_sampler.executor.runner.env.num_envs <= 2
     rows = [AdaptedPolicy(policy=learner.policy, params={k: v[i:i + 1] for k, v in batched.params.items()},
                           obs_dim=batched.obs_dim, returns_by_step=[]) for i in range(3)]
     assert not all(np.allclose(rows[0].params[k], rows[1].params[k]) for k in rows[0].params)  # adapted apart
