@@ -43,7 +43,7 @@ class LatentAgent:
     def forget(self) -> None:
         """No context: the start of each task's first episode."""
         self.buffer: torch.Tensor | None = None  # [T, capacity, C], allocated at the first step
-        self.lengths = torch.zeros(self.rows, dtype=torch.long, device=self.device)
+        self.lengths = torch.zeros(self.rows, dtype=torch.long)  # on the CPU: indexing reads it every step
         self.episodes = np.zeros(self.rows, dtype=np.int64)
         self.z = self._latents(np.ones(self.rows, dtype=bool), None)
         self._last: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -61,7 +61,7 @@ class LatentAgent:
         protocol (``collection.play``) does."""
         if self.fixed is not None:
             return self.fixed
-        explore = (self.episodes < self.learner.config.evaluation.exploration) | (self.lengths.cpu().numpy() == 0)
+        explore = (self.episodes < self.learner.config.evaluation.exploration) | (self.lengths.numpy() == 0)
         out = torch.zeros(self.rows, self.learner.latent_dim, device=self.device) if old is None else old
         for chosen, draw in ((rows & explore, self._prior), (rows & ~explore, self._posterior)):
             if chosen.any():
@@ -72,8 +72,8 @@ class LatentAgent:
         return torch.randn(self.rows, self.learner.latent_dim, generator=self.generator, device=self.device)
 
     def _posterior(self) -> torch.Tensor:
-        mask = torch.arange(self.buffer.shape[1], device=self.device) < self.lengths.unsqueeze(1)
-        return self.learner.posterior_latent(self.buffer, mask, self.generator)
+        mask = torch.arange(self.buffer.shape[1]) < self.lengths.unsqueeze(1)
+        return self.learner.posterior_latent(self.buffer, mask.to(self.device), self.generator)
 
     def _mask(self, rows: np.ndarray | None) -> np.ndarray:
         return np.ones(self.rows, dtype=bool) if rows is None else np.asarray(rows, dtype=bool).reshape(self.rows)
@@ -122,7 +122,7 @@ class LatentAgent:
             self.buffer = step.new_zeros(self.rows, 256, step.shape[-1])
         if int(self.lengths.max()) >= self.buffer.shape[1]:
             self.buffer = torch.cat([self.buffer, torch.zeros_like(self.buffer)], dim=1)
-        idx = torch.as_tensor(np.flatnonzero(mask), device=self.device)
+        idx = torch.as_tensor(np.flatnonzero(mask))
         self.buffer[idx, self.lengths[idx]] = step[idx]
         self.lengths[idx] += 1
 
