@@ -94,23 +94,34 @@ def test_a_family_without_success_is_a_clear_error(tmp_path, capsys):
     assert "does not report success" in capsys.readouterr().err
 
 
+def _one_and_each(make_agent, learner):
+    """``(learner, one fresh agent for 3 test tasks, a fresh agent for each of them)``."""
+    tasks = learner.tasks.test_tasks(3)
+    return learner, make_agent(learner, tasks, adapted=False), [make_agent(learner, tasks.take(i), adapted=False)
+                                                                for i in range(3)]
+
+
+def _masked_steps(obs_dim: int, steps: int, *, keep: float, every: int, end: float):
+    """Random ``(rows, obs [3, obs_dim], reward [3], done [3])`` for a 3-row agent: rows drop out
+    (each kept with probability ``keep``) and come back, as episodes end at different steps; every
+    ``every``-th step has them all."""
+    rng = np.random.default_rng(0)
+    for step in range(steps):
+        rows = rng.random(3) < keep if step % every else np.ones(3, dtype=bool)
+        if not rows.any():
+            continue
+        obs = rng.normal(size=(3, obs_dim)).astype(np.float32)
+        reward, done = rng.normal(size=3).astype(np.float32), rng.random(3) < end
+        yield rows, obs, reward, done
+
+
 def test_one_batched_memory_agent_equals_an_agent_per_task_with_finished_rows_frozen(rl2_run):
     from metarl import api
     from metarl.algorithms.rl2 import make_agent
 
-    learner = api.load(rl2_run).learner
-    tasks = learner.tasks.test_tasks(3)
-    batched = make_agent(learner, tasks, adapted=False)
-    single = [make_agent(learner, tasks.take(i), adapted=False) for i in range(3)]
-    rng = np.random.default_rng(0)
-    obs_dim = learner.env.single_observation_space.shape[0]
-    for step in range(12):  # rows drop out and come back, as episodes end at different steps
-        rows = rng.random(3) < 0.6 if step % 4 else np.ones(3, dtype=bool)
-        if not rows.any():
-            continue
-        obs = rng.normal(size=(3, obs_dim)).astype(np.float32)
+    learner, batched, single = _one_and_each(make_agent, api.load(rl2_run).learner)
+    for rows, obs, reward, done in _masked_steps(batched.obs_dim, 12, keep=0.6, every=4, end=0.2):
         actions = batched.act(obs, deterministic=True, rows=rows)
-        reward, done = rng.normal(size=3).astype(np.float32), rng.random(3) < 0.2
         batched.observe(reward, done, np.zeros(3, dtype=bool), obs, rows=rows)
         for i in np.flatnonzero(rows):
             np.testing.assert_allclose(actions[i], single[i].act(obs[i], deterministic=True), rtol=1e-5, atol=1e-6)
@@ -152,21 +163,11 @@ def test_one_latent_agent_for_many_tasks_keeps_each_rows_context_and_posterior(t
                  "--gradient-steps", "2", "--train-tasks", "4", "--tasks-per-iteration", "2", "--hidden-sizes", "8",
                  "--encoder-sizes", "8", "--validation-tasks", "2", "--eval-trajectories", "2",
                  "--exploration", "1"]) == 0
-    learner = api.load(run).learner
-    tasks = learner.tasks.test_tasks(3)
-    batched = make_agent(learner, tasks, adapted=False)
-    single = [make_agent(learner, tasks.take(i), adapted=False) for i in range(3)]
-    rng = np.random.default_rng(0)
-    obs_dim = learner.env.single_observation_space.shape[0]
-    for step in range(40):
-        rows = rng.random(3) < 0.7 if step % 5 else np.ones(3, dtype=bool)
-        if not rows.any():
-            continue
+    learner, batched, single = _one_and_each(make_agent, api.load(run).learner)
+    for rows, obs, reward, done in _masked_steps(batched.obs_dim, 40, keep=0.7, every=5, end=0.15):
         for i in range(3):
             single[i].z = batched.z[i:i + 1].clone()
-        obs = rng.normal(size=(3, obs_dim)).astype(np.float32)
         actions = batched.act(obs, deterministic=True, rows=rows)
-        reward, done = rng.normal(size=3).astype(np.float32), rng.random(3) < 0.15
         before = batched.z.clone()
         batched.observe(reward, done, np.zeros(3, dtype=bool), obs, rows=rows)
         for i in range(3):
