@@ -19,6 +19,7 @@ from metarl.envs.mountaincar_hills import (
 from metarl.envs.mujoco_ant import AntDirCircleEnv, AntDirEnv, AntGoalEnv, GoalDistribution, GoalTasks
 from metarl.envs.mujoco_cheetah import (
     HalfCheetahDirEnv,
+    HalfCheetahDirRllabEnv,
     HalfCheetahVelEnv,
     HalfCheetahVelOysterEnv,
     OysterVelocityDistribution,
@@ -73,6 +74,7 @@ __all__ = [
     "GymTaskAdapter",
     "HalfCircleDistribution",
     "HalfCheetahDirEnv",
+    "HalfCheetahDirRllabEnv",
     "HalfCheetahVelEnv",
     "HalfCheetahVelOysterEnv",
     "HopperParamsDistribution",

@@ -59,6 +59,11 @@ BUILTIN = [
         summary="HalfCheetah-v5 forward or backward, horizon 200 (MAML paper)",
     ),
     Family(
+        name="halfcheetah-dir-rllab", module="metarl.envs.mujoco_cheetah", env_class="HalfCheetahDirRllabEnv",
+        gym_id="metarl/HalfCheetahDirRllab-v0", requires="mujoco",
+        summary="the MAML paper's own cheetah direction: rllab's dt 0.01, mass-centre velocity, obs 20, horizon 200",
+    ),
+    Family(
         name="ant-dir", module="metarl.envs.mujoco_ant", env_class="AntDirEnv",
         gym_id="metarl/AntDir-v0", requires="mujoco",
         summary="Ant-v5 forward or backward along x, horizon 200 (ProMP)",

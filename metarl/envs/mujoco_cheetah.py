@@ -15,6 +15,14 @@
   evaluation: ``oyster_velocity_task_set()`` is that list.
 - ``halfcheetah-dir`` (MAML): forward or backward; reward ``d * v_x - 0.05 |a|^2``, d in {-1, +1},
   horizon 200.
+- ``halfcheetah-dir-rllab``: the MAML paper's own forward/backward cheetah, rllab's
+  ``HalfCheetahEnvRandDirec`` (cbfinn/maml_rl) on the same model. Against ``halfcheetah-dir`` it
+  differs in (1) the control step, one physics step of 0.01 s (rllab's ``frame_skip`` is 1 for this
+  model: its XML has no ``frame_skip`` numeric), so the 200 steps of an episode are 2 s, not 10 s;
+  (2) the velocity rewarded, the x velocity of the cheetah's mass centre after the step (rllab's
+  ``get_body_comvel("torso")``: the torso's subtree, the whole robot), not the torso's finite
+  difference; (3) the observation, ``qpos[1:]``, ``qvel`` and the mass centre (20); (4) the reset
+  noise, ``N(0, 0.01)`` on qpos and ``N(0, 0.1)`` on qvel (Gymnasium: ``U(-0.1, 0.1)`` on qpos).
 """
 
 from __future__ import annotations
@@ -68,8 +76,53 @@ class TorsoPosition(gym.ObservationWrapper):
         return np.concatenate([observation, torso]).astype(self.observation_space.dtype)
 
 
-def _make_cheetah() -> gym.Env:
-    return gym.make("HalfCheetah-v5", ctrl_cost_weight=CTRL_COST_WEIGHT, disable_env_checker=True)
+class RllabCheetah(gym.Wrapper):
+    """rllab's cheetah state on a one-physics-step HalfCheetah-v5: observation ``[qpos[1:], qvel,
+    mass centre]`` (20), ``info["x_velocity"]`` the mass centre's x velocity, both of the state
+    after the step (the quantities MuJoCo derives from positions are recomputed for it, as rllab's
+    ``model.forward()`` after stepping did), and rllab's reset noise."""
+
+    QPOS_NOISE, QVEL_NOISE = 0.01, 0.1
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        inner = env.observation_space
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(inner.shape[0] + 3,), dtype=inner.dtype)
+        self._torso = int(env.unwrapped.model.body("torso").id)
+
+    def _derive(self) -> None:
+        import mujoco
+
+        model, data = self.env.unwrapped.model, self.env.unwrapped.data
+        mujoco.mj_kinematics(model, data)
+        mujoco.mj_comPos(model, data)
+        mujoco.mj_comVel(model, data)
+        mujoco.mj_subtreeVel(model, data)
+
+    def _obs(self) -> np.ndarray:
+        data = self.env.unwrapped.data
+        state = (data.qpos[1:], data.qvel, data.subtree_com[self._torso])
+        return np.concatenate(state).astype(self.observation_space.dtype)
+
+    def reset(self, **kwargs: Any) -> tuple[np.ndarray, dict[str, Any]]:
+        _, info = self.env.reset(**kwargs)
+        inner = self.env.unwrapped
+        rng = inner.np_random
+        qpos = inner.init_qpos + rng.normal(size=inner.model.nq) * self.QPOS_NOISE
+        qvel = inner.init_qvel + rng.normal(size=inner.model.nv) * self.QVEL_NOISE
+        inner.set_state(qpos, qvel)
+        return self._obs(), info
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        _, reward, terminated, truncated, info = self.env.step(action)
+        self._derive()
+        info = {**info, "x_velocity": float(self.env.unwrapped.data.subtree_linvel[self._torso][0])}
+        return self._obs(), reward, terminated, truncated, info
+
+
+def _make_cheetah(*, frame_skip: int = 5) -> gym.Env:
+    return gym.make("HalfCheetah-v5", ctrl_cost_weight=CTRL_COST_WEIGHT, frame_skip=frame_skip,
+                    disable_env_checker=True)
 
 
 def oyster_velocity_task_set(*, seed: int = 0) -> FixedTaskSet:
@@ -117,4 +170,18 @@ class HalfCheetahDirEnv(GymTaskAdapter):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(
             make_env=lambda: DirectionReward(_make_cheetah()), configure=_set_direction, **kwargs
+        )
+
+
+class HalfCheetahDirRllabEnv(GymTaskAdapter):
+    """The MAML paper's cheetah-direction (rllab's dt 0.01, mass-centre velocity, obs 20, action 6)."""
+
+    family = "halfcheetah-dir-rllab"
+    distribution_type = DirectionDistribution
+    default_max_episode_steps = HORIZON
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            make_env=lambda: DirectionReward(RllabCheetah(_make_cheetah(frame_skip=1))), configure=_set_direction,
+            **kwargs,
         )

@@ -1,5 +1,7 @@
 """MuJoCo task families: their rewards recomputed from Gymnasium's own HalfCheetah-v5 / Ant-v5."""
 
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -109,3 +111,58 @@ def test_direction_distribution_is_balanced() -> None:
         assert abs((directions == 1).sum() - (directions == -1).sum()) == n % 2
     velocities = VelocityDistribution().sample(1000, rng).velocity
     assert velocities.min() >= 0 and velocities.max() <= 2 and velocities.std() > 0.5
+
+
+def _rllab_com_velocity(model, data) -> tuple[np.ndarray, np.ndarray]:
+    """The robot's mass centre and its velocity the way rllab computed them (``_compute_subtree``):
+    every body's velocity from ``mj_objectVelocity`` in the world frame, momentum-weighted."""
+    import mujoco
+
+    mass = model.body_mass[1:]
+    velocity = np.zeros((model.nbody, 6))
+    for body in range(model.nbody):
+        mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_BODY, body, velocity[body], 0)
+    centre = (data.xipos[1:] * mass[:, None]).sum(0) / mass.sum()
+    return centre, (velocity[1:, 3:] * mass[:, None]).sum(0) / mass.sum()
+
+
+def test_halfcheetah_dir_rllab_is_rllabs_cheetah() -> None:
+    """One 0.01 s physics step a control step, the mass centre's velocity rewarded and observed state,
+    against raw MuJoCo on Gymnasium's model stepped from the same states."""
+    import mujoco
+    from gymnasium.envs.mujoco import half_cheetah_v5
+
+    xml = str(Path(half_cheetah_v5.__file__).parent / "assets" / "half_cheetah.xml")
+    model = mujoco.MjModel.from_xml_path(xml)
+    assert model.opt.timestep == 0.01
+    tasks = DirectionTasks(direction=[1.0, -1.0])
+    env = make_env("halfcheetah-dir-rllab", tasks=tasks)
+    obs, _ = env.reset(seed=3)
+    datas = []
+    for sub in env._envs:
+        data = mujoco.MjData(model)
+        data.qpos[:], data.qvel[:] = sub.unwrapped.data.qpos, sub.unwrapped.data.qvel
+        mujoco.mj_forward(model, data)
+        np.testing.assert_allclose(obs[len(datas)], np.concatenate([data.qpos[1:], data.qvel,
+                                                                    _rllab_com_velocity(model, data)[0]]))
+        datas.append(data)
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        action = rng.uniform(-1, 1, size=(2, 6))
+        obs, reward, _, _, _ = env.step(action.astype(np.float32))
+        for i, data in enumerate(datas):
+            data.ctrl[:] = action[i].astype(np.float32)
+            mujoco.mj_step(model, data)
+            mujoco.mj_forward(model, data)
+            centre, velocity = _rllab_com_velocity(model, data)
+            np.testing.assert_allclose(obs[i], np.concatenate([data.qpos[1:], data.qvel, centre]), atol=1e-9)
+            expected = tasks.direction[i] * velocity[0] - 0.05 * np.sum(action[i].astype(np.float32) ** 2)
+            assert reward[i] == pytest.approx(expected, rel=1e-6, abs=1e-9)
+
+
+def test_halfcheetah_dir_rllab_resets_with_rllabs_noise() -> None:
+    env = make_env("halfcheetah-dir-rllab", tasks=DirectionTasks(direction=[1.0]), episodes_per_task=64)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (64, 20)
+    assert 0.008 < obs[:, :8].std() < 0.012  # qpos[1:] ~ N(0, 0.01); Gymnasium's U(-0.1, 0.1) has 0.058
+    assert 0.085 < obs[:, 8:17].std() < 0.115  # qvel ~ N(0, 0.1)

@@ -165,6 +165,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # beyond the bounds and the gain of one step flat near +20, so the mean head starts at 0.01 scale.
     "halfcheetah-vel": dict(_LOCOMOTION),
     "halfcheetah-dir": dict(_LOCOMOTION),
+    "halfcheetah-dir-rllab": dict(_LOCOMOTION),
     "ant-dir": dict(_LOCOMOTION),
     # Meta-World ML1 (`--task-options task=reach-v3`), after garage's MAML-TRPO example for ML1 (the
     # set-up of the Meta-World paper's MAML runs): 2x100 tanh, 20 tasks x 10 episodes, one inner step of
