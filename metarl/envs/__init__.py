@@ -22,6 +22,7 @@ from metarl.envs.mujoco_cheetah import (
     HalfCheetahDirRllabEnv,
     HalfCheetahVelEnv,
     HalfCheetahVelOysterEnv,
+    HalfCheetahVelRllabEnv,
     OysterVelocityDistribution,
     oyster_velocity_task_set,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "HalfCircleDistribution",
     "HalfCheetahDirEnv",
     "HalfCheetahDirRllabEnv",
+    "HalfCheetahVelRllabEnv",
     "HalfCheetahVelEnv",
     "HalfCheetahVelOysterEnv",
     "HopperParamsDistribution",

@@ -64,6 +64,11 @@ BUILTIN = [
         summary="the MAML paper's own cheetah direction: rllab's dt 0.01, mass-centre velocity, obs 20, horizon 200",
     ),
     Family(
+        name="halfcheetah-vel-rllab", module="metarl.envs.mujoco_cheetah", env_class="HalfCheetahVelRllabEnv",
+        gym_id="metarl/HalfCheetahVelRllab-v0", requires="mujoco",
+        summary="the MAML paper's own cheetah velocity U[0,2]: rllab's dt 0.01, mass-centre velocity, obs 20",
+    ),
+    Family(
         name="ant-dir", module="metarl.envs.mujoco_ant", env_class="AntDirEnv",
         gym_id="metarl/AntDir-v0", requires="mujoco",
         summary="Ant-v5 forward or backward along x, horizon 200 (ProMP)",

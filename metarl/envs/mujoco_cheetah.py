@@ -15,8 +15,9 @@
   evaluation: ``oyster_velocity_task_set()`` is that list.
 - ``halfcheetah-dir`` (MAML): forward or backward; reward ``d * v_x - 0.05 |a|^2``, d in {-1, +1},
   horizon 200.
-- ``halfcheetah-dir-rllab``: the MAML paper's own forward/backward cheetah, rllab's
-  ``HalfCheetahEnvRandDirec`` (cbfinn/maml_rl) on the same model. Against ``halfcheetah-dir`` it
+- ``halfcheetah-dir-rllab`` and ``halfcheetah-vel-rllab``: the MAML paper's own cheetahs, rllab's
+  ``HalfCheetahEnvRandDirec`` and ``HalfCheetahEnvRand`` (cbfinn/maml_rl) on the same model, the
+  velocity targets U[0, 2] as the paper draws them. Against ``halfcheetah-dir`` it
   differs in (1) the control step, one physics step of 0.01 s (rllab's ``frame_skip`` is 1 for this
   model: its XML has no ``frame_skip`` numeric), so the 200 steps of an episode are 2 s, not 10 s;
   (2) the velocity rewarded, the x velocity of the cheetah's mass centre after the step (rllab's
@@ -183,5 +184,19 @@ class HalfCheetahDirRllabEnv(GymTaskAdapter):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(
             make_env=lambda: DirectionReward(RllabCheetah(_make_cheetah(frame_skip=1))), configure=_set_direction,
+            **kwargs,
+        )
+
+
+class HalfCheetahVelRllabEnv(GymTaskAdapter):
+    """The MAML paper's cheetah-velocity (rllab's dt 0.01, mass-centre velocity, obs 20, action 6)."""
+
+    family = "halfcheetah-vel-rllab"
+    distribution_type = VelocityDistribution
+    default_max_episode_steps = HORIZON
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            make_env=lambda: TargetVelocityReward(RllabCheetah(_make_cheetah(frame_skip=1))), configure=_set_velocity,
             **kwargs,
         )

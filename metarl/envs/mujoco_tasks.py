@@ -8,7 +8,8 @@ families live by robot:
 | ``halfcheetah-vel`` | ``mujoco_cheetah`` | target velocity U[0, 2] | MAML (ProMP's reward) |
 | ``halfcheetah-vel-oyster`` | ``mujoco_cheetah`` | target velocity U[0, 3], torso position observed | PEARL (oyster) |
 | ``halfcheetah-dir`` | ``mujoco_cheetah`` | forward or backward | MAML |
-| ``halfcheetah-dir-rllab`` | ``mujoco_cheetah`` | forward or backward, rllab's dt 0.01 and state | MAML (its rllab code) |
+| ``halfcheetah-dir-rllab`` | ``mujoco_cheetah`` | forward or backward, rllab's dt 0.01 and state | MAML's rllab |
+| ``halfcheetah-vel-rllab`` | ``mujoco_cheetah`` | target velocity U[0, 2], rllab's dt and state | MAML's rllab |
 | ``ant-dir`` | ``mujoco_ant`` | forward or backward along x | ProMP's ``AntRandDirecEnv`` |
 | ``ant-dir-circle`` | ``mujoco_ant`` | direction angle U[0, 2pi) | oyster's ``ant-dir`` (its default) |
 | ``ant-goal`` | ``mujoco_ant`` | goal uniform in the disc of radius 3 | oyster / ProMP ``AntRandGoalEnv`` |

@@ -126,7 +126,8 @@ def _rllab_com_velocity(model, data) -> tuple[np.ndarray, np.ndarray]:
     return centre, (velocity[1:, 3:] * mass[:, None]).sum(0) / mass.sum()
 
 
-def test_halfcheetah_dir_rllab_is_rllabs_cheetah() -> None:
+@pytest.mark.parametrize("name", ["halfcheetah-dir-rllab", "halfcheetah-vel-rllab"])
+def test_halfcheetah_rllab_is_rllabs_cheetah(name: str) -> None:
     """One 0.01 s physics step a control step, the mass centre's velocity rewarded and observed state,
     against raw MuJoCo on Gymnasium's model stepped from the same states."""
     import mujoco
@@ -135,8 +136,9 @@ def test_halfcheetah_dir_rllab_is_rllabs_cheetah() -> None:
     xml = str(Path(half_cheetah_v5.__file__).parent / "assets" / "half_cheetah.xml")
     model = mujoco.MjModel.from_xml_path(xml)
     assert model.opt.timestep == 0.01
-    tasks = DirectionTasks(direction=[1.0, -1.0])
-    env = make_env("halfcheetah-dir-rllab", tasks=tasks)
+    direction = name == "halfcheetah-dir-rllab"
+    tasks = DirectionTasks(direction=[1.0, -1.0]) if direction else VelocityTasks(velocity=[0.3, 1.7])
+    env = make_env(name, tasks=tasks)
     obs, _ = env.reset(seed=3)
     datas = []
     for sub in env._envs:
@@ -156,7 +158,8 @@ def test_halfcheetah_dir_rllab_is_rllabs_cheetah() -> None:
             mujoco.mj_forward(model, data)
             centre, velocity = _rllab_com_velocity(model, data)
             np.testing.assert_allclose(obs[i], np.concatenate([data.qpos[1:], data.qvel, centre]), atol=1e-9)
-            expected = tasks.direction[i] * velocity[0] - 0.05 * np.sum(action[i].astype(np.float32) ** 2)
+            run = tasks.direction[i] * velocity[0] if direction else -abs(velocity[0] - tasks.velocity[i])
+            expected = run - 0.05 * np.sum(action[i].astype(np.float32) ** 2)
             assert reward[i] == pytest.approx(expected, rel=1e-6, abs=1e-9)
 
 

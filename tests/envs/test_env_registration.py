@@ -17,7 +17,8 @@ EXPECTED_IDS = {
     "metarl/Bandit-v0", "metarl/TabularMDP-v0", "metarl/Navigation2D-v0", "metarl/Navigation2DSparse-v0",
     "metarl/Pendulum-v0",
     "metarl/MountainCarContinuous-v0", "metarl/MountainCarHills-v0", "metarl/HalfCheetahVel-v0",
-    "metarl/HalfCheetahDir-v0", "metarl/HalfCheetahDirRllab-v0", "metarl/HalfCheetahVelOyster-v0",
+    "metarl/HalfCheetahDir-v0", "metarl/HalfCheetahDirRllab-v0", "metarl/HalfCheetahVelRllab-v0",
+    "metarl/HalfCheetahVelOyster-v0",
     "metarl/AntDir-v0", "metarl/AntDirCircle-v0", "metarl/AntGoal-v0", "metarl/HumanoidDir-v0",
     "metarl/WalkerParams-v0", "metarl/HopperParams-v0", "metarl/Gridworld-v0",
     "metarl/MetaWorldML1-v0", "metarl/MetaWorldML10-v0", "metarl/MetaWorldML45-v0",
@@ -28,8 +29,8 @@ def test_all_expected_ids_are_registered() -> None:
     # families registered at run time (tests/plugins, other tests) are not metarl's own
     assert {fam.gym_id for fam in FAMILIES.values() if fam.env_type_object is None} == EXPECTED_IDS
     assert set(gym.registry) >= EXPECTED_IDS
-    assert {"halfcheetah-vel", "halfcheetah-vel-oyster", "halfcheetah-dir", "halfcheetah-dir-rllab", "ant-dir",
-            "ant-dir-circle", "ant-goal",
+    assert {"halfcheetah-vel", "halfcheetah-vel-oyster", "halfcheetah-dir", "halfcheetah-dir-rllab",
+            "halfcheetah-vel-rllab", "ant-dir", "ant-dir-circle", "ant-goal",
             "humanoid-dir", "walker-params", "hopper-params"} == MUJOCO
     assert {"metaworld-ml1", "metaworld-ml10", "metaworld-ml45"} == METAWORLD
 

@@ -166,6 +166,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "halfcheetah-vel": dict(_LOCOMOTION),
     "halfcheetah-dir": dict(_LOCOMOTION),
     "halfcheetah-dir-rllab": dict(_LOCOMOTION),
+    "halfcheetah-vel-rllab": dict(_LOCOMOTION),
     "ant-dir": dict(_LOCOMOTION),
     # Meta-World ML1 (`--task-options task=reach-v3`), after garage's MAML-TRPO example for ML1 (the
     # set-up of the Meta-World paper's MAML runs): 2x100 tanh, 20 tasks x 10 episodes, one inner step of

@@ -13,7 +13,8 @@ from metarl.envs.mujoco_tasks import CTRL_COST_WEIGHT
 pytest.importorskip("mujoco")
 
 
-@pytest.mark.parametrize("env_name", ["halfcheetah-vel", "halfcheetah-dir", "halfcheetah-dir-rllab", "ant-dir"])
+@pytest.mark.parametrize("env_name", ["halfcheetah-vel", "halfcheetah-dir", "halfcheetah-dir-rllab",
+                                      "halfcheetah-vel-rllab", "ant-dir"])
 def test_locomotion_presets_normalize_actions(env_name: str) -> None:
     assert maml.make_config(env_name).policy.normalize_actions
 
