@@ -5,7 +5,8 @@ The defaults are oyster's ``configs/default.py`` (Rakelly et al. 2019's referenc
 gamma 0.99, tau 0.005, KL weight 0.1, meta-batch 16, batch 256, context batch 64. A preset
 overrides them as oyster's ``configs/<env>.json`` does: ``navigation2d-sparse-oyster`` is exactly
 ``sparse-point-robot.json``, and the family's own preset ``navigation2d-sparse`` a CPU-sized version
-of it (a GPU's work per iteration at oyster's sizes).
+of it (a GPU's work per iteration at oyster's sizes); ``halfcheetah-vel-oyster`` is exactly
+``cheetah-vel.json``, ``halfcheetah-vel-oyster-cpu`` its CPU-sized version.
 """
 
 from __future__ import annotations
@@ -136,6 +137,15 @@ OYSTER_SPARSE_POINT: dict[str, Any] = dict(
     gradient_steps=1000, embedding_batch_size=1024, eval_trajectories=20, exploration=5, validation_tasks=20,
 )
 
+# oyster's configs/cheetah-vel.json over configs/default.py: 100 train tasks (30 held out), 2000 initial
+# steps per task, 5 tasks x (400 prior + 600 posterior, RL buffer only) steps per iteration, context
+# batch 100, 3 test trajectories of 200 steps of which the first 2 explore with z ~ prior.
+OYSTER_CHEETAH_VEL: dict[str, Any] = dict(
+    train_tasks=100, iterations=500, initial_steps=2000, tasks_per_iteration=5, steps_prior=400,
+    steps_posterior=0, extra_rl_steps_posterior=600, embedding_batch_size=100, eval_trajectories=3, exploration=2,
+    validation_tasks=20,
+)
+
 PRESETS: dict[str, dict[str, Any]] = {
     # oyster's sparse point robot at a CPU's scale (an iteration in a few seconds on one thread): 2x64
     # networks, 20 train tasks, a fifth of the collection and a tenth of the gradient steps per
@@ -150,8 +160,18 @@ PRESETS: dict[str, dict[str, Any]] = {
         reward_scale=10.0, lr=1e-3,
     ),
     "navigation2d-sparse-oyster": OYSTER_SPARSE_POINT,
+    "halfcheetah-vel-oyster": OYSTER_CHEETAH_VEL,
+    # oyster's cheetah-vel at a CPU's scale (~45 s an iteration on one thread): its collection, tasks,
+    # context batch and test protocol, with 3x128 networks and encoder (oyster: 3x300, 3x200), 8 tasks x
+    # 128 transitions per gradient step (16 x 256) and 1000 gradient steps per iteration (2000): at
+    # oyster's sizes one gradient step takes 0.6 s here (`pearl_update`), an iteration 20 minutes.
+    "halfcheetah-vel-oyster-cpu": dict(
+        OYSTER_CHEETAH_VEL, hidden_sizes=(128, 128, 128), encoder_sizes=(128, 128, 128), meta_batch=8,
+        batch_size=128, gradient_steps=1000, replay_capacity=30_000,
+    ),
 }
-VARIANT_FAMILY = {"navigation2d-sparse-oyster": "navigation2d-sparse"}
+VARIANT_FAMILY = {"navigation2d-sparse-oyster": "navigation2d-sparse",
+                  "halfcheetah-vel-oyster-cpu": "halfcheetah-vel-oyster"}
 
 
 def _check(name: str, ok: bool, value: Any, allowed: str) -> None:

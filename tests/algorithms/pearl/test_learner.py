@@ -54,6 +54,22 @@ def test_bad_configs_name_the_problem():
         "navigation2d-sparse", 0.9, 100.0, 5)
 
 
+def test_cheetah_vel_presets_are_oysters_config():
+    """oyster's configs/cheetah-vel.json, read by hand; the CPU preset keeps its collection and protocol."""
+    full, cpu = pearl.make_config("halfcheetah-vel-oyster"), pearl.make_config("halfcheetah-vel-oyster-cpu")
+    for config in (full, cpu):
+        col, ev = config.collection, config.evaluation
+        assert (config.env, config.train_tasks, col.initial_steps, col.tasks_per_iteration) == (
+            "halfcheetah-vel-oyster", 100, 2000, 5)
+        assert (col.steps_prior, col.steps_posterior, col.extra_rl_steps_posterior) == (400, 0, 600)
+        assert (config.optimizer.embedding_batch_size, ev.eval_trajectories, ev.exploration) == (100, 3, 2)
+        assert config.horizon == 200
+    assert (full.network.hidden_sizes, full.optimizer.gradient_steps, full.optimizer.meta_batch) == (
+        (300, 300, 300), 2000, 16)
+    assert (cpu.network.hidden_sizes, cpu.optimizer.gradient_steps, cpu.optimizer.meta_batch) == (
+        (128, 128, 128), 1000, 8)
+
+
 def test_collection_phases_follow_oysters_train_loop():
     learner = _learner()
     learner.sampler = rec = Recorder(learner.sampler)
