@@ -34,7 +34,7 @@ from metarl.config_cli import (
     resume_changes,
 )
 from metarl.errors import ConfigError, RunDirectoryError
-from metarl.results import EvaluationResult
+from metarl.results import EvaluationResult, result_stem
 from metarl.runs import CheckpointError, RunDirectory, load_checkpoint, read_run_config, seed_everything, write_json
 from metarl.tasks import TaskBatch, TaskSet
 from metarl.training import Trainer
@@ -285,7 +285,9 @@ def evaluate(
     baselines (by name, or a list of run paths named after their directories; runs of the same
     algorithm, or of one that its spec lists in ``baseline_algorithms``) and the algorithm's evaluation
     ``options``. With ``write`` the result goes to ``RUN/evaluation_seed{seed}.json`` with a PNG
-    beside it, and the algorithm's ``evaluation_figures`` as ``RUN/evaluation_seed{seed}_*.png``."""
+    beside it, and the algorithm's ``evaluation_figures`` as ``RUN/evaluation_seed{seed}_*.png``; the
+    name is extended by each choice off the default (``evaluation_stem``), so that evaluating another
+    checkpoint or protocol never overwrites an earlier result."""
     learner = load(run, checkpoint=checkpoint)
     named = dict(baselines) if isinstance(baselines, Mapping) else {Path(p).name: p for p in baselines}
     others = {}
@@ -302,12 +304,24 @@ def evaluate(
         for other in (learner, *others.values()):
             other.close()
     if write:
-        out = Path(run) / f"evaluation_seed{seed}"
+        out = Path(run) / evaluation_stem(learner.spec, seed=seed, checkpoint=checkpoint, options=options)
         write_json(out.with_suffix(".json"), result.to_json())
         result.plot(out.with_suffix(".png"))
         if learner.spec.evaluation_figures is not None:
             learner.spec.evaluation_figures(result, out)
     return result
+
+
+def evaluation_stem(spec: AlgorithmSpec, *, seed: int, checkpoint: str = "best",
+                    options: Mapping[str, Any] | None = None) -> str:
+    """``evaluation_seed{seed}``, extended by the checkpoint and each evaluation option that differs
+    from the algorithm's default (``results.result_stem``): ``evaluation_seed12345_latest_steps1``.
+    The task count and the baselines are not part of the name: a later evaluation of the same protocol
+    on more tasks, or with other baselines, replaces the file."""
+    defaults = spec.eval_options() if spec.eval_options is not None else None
+    changed = {name: value for name, value in (options or {}).items()
+               if defaults is None or getattr(defaults, name, object()) != value}
+    return result_stem("evaluation", seed=seed, checkpoint=checkpoint, **changed)
 
 
 def load_agent(path: str | Path, *, checkpoint: str = "best") -> Agent:

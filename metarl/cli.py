@@ -171,7 +171,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json()))
     else:
         print(json.dumps(result.to_json(), indent=2))
-        print(f"written to {Path(args.run) / f'evaluation_seed{args.seed}.json'} (and .png)")
+        stem = api.evaluation_stem(spec, seed=args.seed, checkpoint=args.checkpoint, options=options)
+        print(f"written to {Path(args.run) / f'{stem}.json'} (and .png)")
     return 0
 
 

@@ -202,3 +202,18 @@ def draw_steps(ax: Any, steps: StepCurves, *, label: str) -> None:
             ax.fill_between(x[: len(mean)], mean - ci, mean + ci, color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel(f"time step within episode {steps.episode}")
     ax.set_ylabel("mean reward per step on held-out tasks")
+
+
+def result_stem(kind: str, *, seed: int, checkpoint: str = "best", **choices: Any) -> str:
+    """The file name (without suffix) of a written result: ``evaluation_seed0``, and after the seed each
+    choice that changes the numbers (a checkpoint other than ``best``; every other choice whose value
+    is not ``None``/``False``), so that evaluating under another protocol never overwrites an earlier
+    result: ``success_seed0_latest_feedback``, ``success_seed0_tasks10``."""
+    parts = [f"{kind}_seed{seed}"] + ([] if checkpoint == "best" else [checkpoint])
+    for name, value in choices.items():
+        if value is True:
+            parts.append(name)
+        elif value is not None and value is not False:
+            text = "-".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+            parts.append(f"{name}{text}")
+    return "_".join(parts)

@@ -9,7 +9,8 @@ interval over tasks and the rate per class. An algorithm whose agent adapts by a
 VariBAD's belief, PEARL's latent) adapts in those adaptation episodes; one that adapts with its own
 sampling (MAML's gradient steps: ``AlgorithmSpec.adapts_by_acting`` False) adapts by its evaluation
 protocol before the evaluation episodes, and the adaptation-episode count does not apply to it.
-The result goes to ``RUN/success_seed{seed}.json``.
+The result goes to ``RUN/success_seed{seed}.json``, the name extended by each choice off the default
+(``success_seed0_latest_feedback.json``), so that no protocol overwrites another's result.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from metarl.errors import ConfigError
+from metarl.results import result_stem
 from metarl.success import SuccessEvaluation, evaluate_success
 from metarl.tasks import check_count
 
@@ -39,7 +41,8 @@ def run_success(run: str | Path, *, num_tasks: int | None = None, seed: int = 0,
                 evaluation_episodes: int = 3, checkpoint: str = "best", feedback: bool = False,
                 batch_size: int | None = 50, write: bool = True) -> tuple[SuccessEvaluation, dict[str, Any]]:
     """The run's agent by Meta-World's protocol on ``num_tasks`` test tasks (default: the whole test
-    list of a benchmark); returns the evaluation and the JSON written to ``RUN/success_seed{seed}.json``."""
+    list of a benchmark); returns the evaluation and the record written to ``RUN/success_seed{seed}*.json``
+    (the name from ``success_stem``)."""
     from metarl import api
 
     loaded = api.load(run, checkpoint=checkpoint)
@@ -72,8 +75,19 @@ def run_success(run: str | Path, *, num_tasks: int | None = None, seed: int = 0,
     record = {"algorithm": spec.name, "env": learner.config.env, "seed": seed, "checkpoint": checkpoint,
               "adapts_by_acting": spec.adapts_by_acting, "evaluation_feedback": feedback, **result.to_json()}
     if write:
-        api.write_json(Path(run) / f"success_seed{seed}.json", record)
+        stem = success_stem(seed=seed, checkpoint=checkpoint, feedback=feedback,
+                            adaptation_episodes=adaptation_episodes, evaluation_episodes=evaluation_episodes)
+        api.write_json(Path(run) / f"{stem}.json", record)
     return result, record
+
+
+def success_stem(*, seed: int, checkpoint: str = "best", feedback: bool = False, adaptation_episodes: int = 10,
+                 evaluation_episodes: int = 3) -> str:
+    """``success_seed{seed}``, extended by the protocol's choices off Meta-World's defaults
+    (``results.result_stem``); the task count is not one (more tasks replace the file)."""
+    return result_stem("success", seed=seed, checkpoint=checkpoint, feedback=feedback,
+                       adapt=None if adaptation_episodes == 10 else adaptation_episodes,
+                       eval=None if evaluation_episodes == 3 else evaluation_episodes)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -103,5 +117,7 @@ def main(args: argparse.Namespace) -> int:
           f"episodes each); mean return {result.mean_return:.2f}")
     for name, rate in record.get("success_by_group", {}).items():
         print(f"  {name:<28} {rate:.3f}")
-    print(f"written to {Path(args.run) / f'success_seed{args.seed}.json'}")
+    stem = success_stem(seed=args.seed, checkpoint=args.checkpoint, feedback=args.feedback,
+                        adaptation_episodes=args.adaptation_episodes, evaluation_episodes=args.evaluation_episodes)
+    print(f"written to {Path(args.run) / f'{stem}.json'}")
     return 0

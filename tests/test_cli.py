@@ -37,6 +37,8 @@ def test_maml_evaluate_trains_its_pretrained_baseline_once_and_rl2_refuses_the_f
     assert result["baselines"]["pretrained"]["pretrain_iterations"] == 2
     assert result["episodes_per_step"] == 3 and len(result["gain_by_step"]) == 2
     assert (maml_run / "baseline_pretrained_seed0.pt").is_file()
+    written = sorted(p.name for p in maml_run.glob("evaluation*.json"))
+    assert written == ["evaluation_seed0_steps1_episodes3_pretrain_iterations2.json"], written  # options in the name
     rl2_run = api.train("rl2", env="bandit", out=tmp_path / "rl2", seed=0, iterations=1, quiet=True,
                         trials_per_iteration=8, validation_tasks=4)
     assert main(["evaluate", str(rl2_run), "--tasks", "4", "--pretrain-iterations", "2"]) == 2

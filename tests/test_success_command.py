@@ -34,7 +34,7 @@ def test_a_memory_run_is_scored_by_the_protocol_with_its_adaptation_episodes(rl2
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (record["algorithm"], record["num_tasks"], record["adaptation_episodes"],
             record["evaluation_episodes"], record["evaluation_feedback"]) == ("rl2", 3, 1, 2, False)
-    assert json.loads((rl2_run / "success_seed5.json").read_text()) == record
+    assert json.loads((rl2_run / "success_seed5_adapt1_eval2.json").read_text()) == record
     learner = api.load(rl2_run).learner
     tasks = learner.tasks.test_tasks(3)
     direct = evaluate_success(lambda t: make_agent(learner, t, adapted=False, seed=5),
@@ -184,3 +184,13 @@ def test_one_latent_agent_for_many_tasks_keeps_each_rows_context_and_posterior(t
     for i in range(3):
         alone = product_of_gaussians(*learner.nets.encoder(single[i].context[0].unsqueeze(0)))
         torch.testing.assert_close((mean[i:i + 1], var[i:i + 1]), alone, rtol=1e-5, atol=1e-6)
+
+
+def test_another_protocol_writes_beside_the_first_result(rl2_run):
+    from metarl.success_command import run_success
+
+    _, plain = run_success(rl2_run, num_tasks=2, seed=7, adaptation_episodes=1, evaluation_episodes=1)
+    _, fed = run_success(rl2_run, num_tasks=2, seed=7, adaptation_episodes=1, evaluation_episodes=1, feedback=True,
+                         checkpoint="latest")
+    assert json.loads((rl2_run / "success_seed7_adapt1_eval1.json").read_text()) == plain
+    assert json.loads((rl2_run / "success_seed7_latest_feedback_adapt1_eval1.json").read_text()) == fed

@@ -23,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 
 from metarl.envs.base import BatchedTaskEnv
+from metarl.envs.mujoco_messages import mujoco_warnings_as_python
 from metarl.tasks import TaskBatch, TaskDistribution
 
 Configure = Callable[[gym.Env, dict[str, np.ndarray]], None]
@@ -60,10 +61,14 @@ class GymTaskAdapter(BatchedTaskEnv):
         if not callable(make_env) or not callable(configure):
             raise TypeError(f"make_env and configure must be callables, got {make_env!r}, {configure!r}")
         self._make_env, self._configure = make_env, configure
-        self._envs: list[gym.Env] = [make_env()]
+        self._envs: list[gym.Env] = [self._build()]
         self._seeded: list[bool] = [False]
         self._reset_seeds: list[int] | None = None  # Python ints: call seeds can exceed int64
         super().__init__(tasks=tasks, **kwargs)
+
+    def _build(self) -> gym.Env:
+        with mujoco_warnings_as_python():
+            return self._make_env()
 
     def _spaces(self) -> tuple[gym.Space, gym.Space]:
         return self._envs[0].observation_space, self._envs[0].action_space
@@ -71,7 +76,7 @@ class GymTaskAdapter(BatchedTaskEnv):
     def set_tasks(self, tasks: TaskBatch, episodes_per_task: int = 1) -> None:
         super().set_tasks(tasks, episodes_per_task)
         while len(self._envs) < self.num_envs:
-            self._envs.append(self._make_env())
+            self._envs.append(self._build())
             self._seeded.append(False)
         for i in range(self.num_envs):
             self._configure(self._envs[i], {k: v[i] for k, v in self.params.items()})
